@@ -1,0 +1,170 @@
+"""AdvancedLoss: every training objective of the design (SPEC §4), as plain functions of tensors."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from disreid.model.disreid import DisReIDOutput
+
+LOSS_KEYS = ("info_nce", "cls", "bio", "cloth", "cloth_adv", "cloth_match", "decouple", "gate_regularization")
+
+
+@dataclass
+class LossWeights:
+    """Weight of each term in `total`; 0 switches a term off (for ablations and the baseline)."""
+
+    info_nce: float = 1.0
+    cls: float = 1.0
+    bio: float = 0.5
+    cloth: float = 0.5
+    cloth_adv: float = 0.1
+    cloth_match: float = 1.0
+    decouple: float = 0.2
+    gate_regularization: float = 0.01
+
+
+def same_label(labels: torch.Tensor) -> torch.Tensor:
+    """`[B, B]` boolean matrix: true where two samples share a label."""
+    return labels.unsqueeze(0) == labels.unsqueeze(1)
+
+
+def soft_cross_entropy(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each row's softmax against a target spread evenly over its positives.
+
+    Rows without any positive carry no signal and are left out; with none left the loss is 0.
+    """
+    counts = positives.sum(dim=1)
+    rows = counts > 0
+    if not rows.any():
+        return logits.sum() * 0.0
+    targets = positives[rows].to(logits.dtype) / counts[rows].unsqueeze(1)
+    return -(targets * F.log_softmax(logits[rows], dim=1)).sum(dim=1).mean()
+
+
+def info_nce(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    positives: torch.Tensor,
+    temperature: float = 0.1,
+    symmetric: bool = True,
+) -> torch.Tensor:
+    """InfoNCE between normalised `x` and `y` `[B, E]`; `positives[i, j]` marks (x_i, y_j) as a match.
+
+    Identity-aware when `positives = same_label(person_ids)`: two images of one person are never pushed
+    apart as a negative pair.
+    """
+    logits = x @ y.t() / temperature
+    loss = soft_cross_entropy(logits, positives)
+    if symmetric:
+        loss = (loss + soft_cross_entropy(logits.t(), positives.t())) / 2
+    return loss
+
+
+def hsic(
+    x: torch.Tensor, y: torch.Tensor, kernel: str = "linear", sigma: float | None = None
+) -> torch.Tensor:
+    """Centred Hilbert-Schmidt independence criterion `tr(K H L H) / (n - 1)^2` over the batch.
+
+    0 when the two sets of features are independent; 0 for n < 2, where it is undefined. The RBF kernel
+    uses `sigma`, or the median pairwise distance when not given.
+    """
+    n = x.shape[0]
+    if n < 2:
+        return x.sum() * 0.0 + y.sum() * 0.0
+    gram_x, gram_y = _gram(x, kernel, sigma), _gram(y, kernel, sigma)
+    centring = torch.eye(n, dtype=x.dtype, device=x.device) - 1.0 / n
+    return torch.trace(gram_x @ centring @ gram_y @ centring) / (n - 1) ** 2
+
+
+def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
+    if kernel == "linear":
+        return x @ x.t()
+    if kernel == "rbf":
+        distances = torch.cdist(x, x).pow(2)
+        if sigma is None:
+            off_diagonal = distances[~torch.eye(len(x), dtype=torch.bool, device=x.device)]
+            bandwidth = off_diagonal.detach().median().clamp_min(1e-6)
+        else:
+            bandwidth = torch.tensor(2 * sigma**2, dtype=x.dtype, device=x.device)
+        return torch.exp(-distances / bandwidth)
+    raise ValueError(f"unknown kernel {kernel!r}: use 'linear' or 'rbf'")
+
+
+def adversary_ramp(epoch: float) -> float:
+    """The clothing adversary's weight grows from 0.2 to 1 over the first 16 epochs."""
+    return min(1.0, 0.2 + 0.05 * epoch)
+
+
+class AdvancedLoss(nn.Module):
+    """The weighted sum of the design's objectives. `forward` returns every term, unweighted, and
+    `total`. It holds no parameters: every head it trains lives in the model, so the optimizer sees it."""
+
+    def __init__(
+        self, weights: LossWeights | dict | None = None, temperature: float = 0.1, hsic_kernel: str = "linear"
+    ) -> None:
+        super().__init__()
+        if isinstance(weights, dict):
+            weights = LossWeights(**weights)
+        self.weights = weights or LossWeights()
+        self.temperature = temperature
+        self.hsic_kernel = hsic_kernel
+
+    def forward(
+        self,
+        output: DisReIDOutput,
+        person_ids: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        outfit_ids: torch.Tensor | None = None,
+        is_matched: torch.Tensor | None = None,
+        epoch: float = 0,
+    ) -> dict[str, torch.Tensor]:
+        """`person_ids` `[B]` decide who is a positive of whom; `labels` are their class indices for
+        `cls` (default: `person_ids`); `outfit_ids` `[B]` (negative: unknown) make same-outfit pairs
+        positives for the clothing terms; `is_matched` `[B]` (0: the clothing caption was deliberately
+        swapped for another outfit's) turns those pairs into negatives in `cloth_match`."""
+        tau = self.temperature
+        same_person = same_label(person_ids)
+        clothing_positives = self._clothing_positives(person_ids, outfit_ids)
+        matched_positives = clothing_positives
+        if is_matched is not None:  # a swapped caption is nobody's positive
+            matched_positives = clothing_positives & is_matched.bool().unsqueeze(0)
+        zero = output.image.sum() * 0.0
+        gate = output.gate
+
+        terms = {
+            "info_nce": info_nce(output.image, output.text, same_person, tau),
+            "cls": zero,
+            "bio": info_nce(output.image_identity, output.text_identity, same_person, tau),
+            "cloth": info_nce(
+                output.image_clothing, output.text_clothing, matched_positives, tau, symmetric=False
+            ),
+            "cloth_adv": zero,
+            "cloth_match": info_nce(output.image_clothing, output.text_clothing, matched_positives, tau),
+            "decouple": hsic(output.image_identity, output.image_clothing, self.hsic_kernel),
+            "gate_regularization": zero if gate is None else F.mse_loss(gate, torch.full_like(gate, 0.5)),
+        }
+        if output.identity_logits is not None:
+            terms["cls"] = F.cross_entropy(output.identity_logits, person_ids if labels is None else labels)
+        if output.clothing_adversary is not None:
+            # The adversary learns to read clothing text out of v_id; the text side is not trained by it.
+            terms["cloth_adv"] = info_nce(
+                output.clothing_adversary, output.text_clothing.detach(), clothing_positives, tau
+            )
+
+        weights = asdict(self.weights)
+        weights["cloth_adv"] *= adversary_ramp(epoch)
+        terms["total"] = zero + sum(weights[key] * terms[key] for key in LOSS_KEYS if weights[key])
+        return terms
+
+    @staticmethod
+    def _clothing_positives(person_ids: torch.Tensor, outfit_ids: torch.Tensor | None) -> torch.Tensor:
+        """Same outfit where outfit labels exist; otherwise a sample matches only its own caption."""
+        own = torch.eye(len(person_ids), dtype=torch.bool, device=person_ids.device)
+        if outfit_ids is None:
+            return own
+        known = outfit_ids >= 0
+        return own | (same_label(outfit_ids) & known.unsqueeze(0) & known.unsqueeze(1))

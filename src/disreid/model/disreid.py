@@ -1,0 +1,194 @@
+"""DisReID: the encoders, the DisentangleModule and every projection head, as one model (SPEC §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_model, save_model
+from torch import nn
+from transformers import AutoTokenizer, BatchEncoding
+
+from disreid.io import atomic_directory
+from disreid.model.config import CONFIG_NAME, DisReIDConfig
+from disreid.model.disentangle import DisentangleModule
+from disreid.model.encoders import Encoders, create_encoders
+from disreid.model.layers import grad_reverse
+
+WEIGHTS_NAME = "model.safetensors"
+TOKENIZER_DIR = "tokenizer"
+
+
+@dataclass
+class ImageEmbeddings:
+    """L2-normalised image embeddings `[N, E]` in the joint space; `gate` `[N, D]` (None without the
+    DisentangleModule, where identity and clothing are the full embedding)."""
+
+    full: torch.Tensor
+    identity: torch.Tensor
+    clothing: torch.Tensor
+    gate: torch.Tensor | None
+
+
+@dataclass
+class DisReIDOutput:
+    """Everything AdvancedLoss needs from one training batch. Embeddings are L2-normalised `[B, E]`."""
+
+    image: torch.Tensor  # v
+    image_identity: torch.Tensor  # v_id
+    image_clothing: torch.Tensor  # v_cl
+    text: torch.Tensor  # t, of the full caption
+    text_identity: torch.Tensor  # t_id, of the identity part
+    text_clothing: torch.Tensor  # t_cl, of the clothing part
+    identity_logits: torch.Tensor | None  # [B, num_classes], from f_id
+    clothing_adversary: torch.Tensor | None  # clothing predicted from v_id behind gradient reversal
+    gate: torch.Tensor | None
+
+
+class DisReID(nn.Module):
+    """Text-to-person retrieval model with an identity and a clothing embedding per image.
+
+    Build a new one with `disreid.model.build_model(config, texts)`; load a saved one with
+    `DisReID.from_pretrained(directory)`.
+    """
+
+    def __init__(self, config: DisReIDConfig, encoders: Encoders) -> None:
+        super().__init__()
+        self.config = config
+        self.tokenizer = encoders.tokenizer
+        self.image_encoder = encoders.image
+        self.text_encoder = encoders.text
+        width, embed = encoders.image.hidden_size, config.embed_dim
+        self.image_projection = nn.Linear(width, embed)  # P_img
+        self.text_projection = nn.Linear(encoders.text.hidden_size, embed)  # P_txt, shared by t, t_id, t_cl
+        self.disentangle = (
+            DisentangleModule(
+                width, config.num_heads, config.self_layers, config.cross_layers, config.ffn, config.dropout
+            )
+            if config.disentangle
+            else None
+        )
+        if self.disentangle is not None:
+            self.identity_projection = nn.Linear(width, embed)  # P_id
+            self.clothing_projection = nn.Linear(width, embed)  # P_cl
+            self.clothing_adversary = nn.Sequential(
+                nn.Linear(embed, embed), nn.ReLU(), nn.Linear(embed, embed)
+            )
+        self.classifier = nn.Linear(width, config.num_classes) if config.num_classes > 0 else None
+
+    @property
+    def device(self) -> torch.device:
+        return self.image_projection.weight.device
+
+    # ----------------------------------------------------------------------------------------- text
+    def tokenize(self, texts: Sequence[str]) -> BatchEncoding:
+        """Pad to the longest text and truncate to `text_max_length` tokens."""
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise TypeError("texts must be a list of strings")
+        if len(texts) == 0:
+            raise ValueError("texts is empty: give at least one text")
+        for index, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"text {index} is empty or not a string: {text!r}")
+        return self.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.config.text_max_length,
+            return_tensors="pt",
+        ).to(self.device)
+
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        """L2-normalised text embeddings `[N, E]`; compare with any of the image embeddings."""
+        tokens = self.tokenize(texts)
+        features = self.text_encoder(tokens["input_ids"], tokens["attention_mask"])
+        return F.normalize(self.text_projection(features), dim=-1)
+
+    # ---------------------------------------------------------------------------------------- image
+    def _check_pixels(self, pixels: torch.Tensor) -> None:
+        height, width = self.config.image_size
+        if pixels.dim() != 4 or pixels.shape[1] != 3 or tuple(pixels.shape[2:]) != (height, width):
+            raise ValueError(f"expected images of shape [N, 3, {height}, {width}], got {list(pixels.shape)}")
+
+    def _image_features(self, pixels: torch.Tensor):
+        """(v, v_id, v_cl, f_id, gate) of a batch of images."""
+        self._check_pixels(pixels)
+        tokens = self.image_encoder(pixels)
+        if self.disentangle is None:
+            pooled = tokens.mean(dim=1)
+            full = F.normalize(self.image_projection(pooled), dim=-1)
+            return full, full, full, pooled, None
+        f_id, f_cl, gate = self.disentangle(tokens)
+        full = F.normalize(self.image_projection(f_id + f_cl), dim=-1)
+        identity = F.normalize(self.identity_projection(f_id), dim=-1)
+        clothing = F.normalize(self.clothing_projection(f_cl), dim=-1)
+        return full, identity, clothing, f_id, gate
+
+    def encode_image(self, pixels: torch.Tensor) -> ImageEmbeddings:
+        """Full, identity and clothing embeddings of images `[N, 3, H, W]` at `config.image_size`."""
+        full, identity, clothing, _, gate = self._image_features(pixels.to(self.device))
+        return ImageEmbeddings(full, identity, clothing, gate)
+
+    # ------------------------------------------------------------------------------------- training
+    def forward(
+        self,
+        pixels: torch.Tensor,
+        captions: Sequence[str],
+        identity_captions: Sequence[str],
+        clothing_captions: Sequence[str],
+    ) -> DisReIDOutput:
+        """One training batch: images and, per image, its caption and the caption's two parts."""
+        count = len(captions)
+        if not (len(identity_captions) == len(clothing_captions) == count == pixels.shape[0]):
+            raise ValueError("pixels, captions, identity_captions and clothing_captions differ in length")
+        full, identity, clothing, f_id, gate = self._image_features(pixels)
+        texts = self.encode_text([*captions, *identity_captions, *clothing_captions])
+        adversary = None
+        if self.disentangle is not None:
+            adversary = F.normalize(self.clothing_adversary(grad_reverse(identity)), dim=-1)
+        return DisReIDOutput(
+            image=full,
+            image_identity=identity,
+            image_clothing=clothing,
+            text=texts[:count],
+            text_identity=texts[count : 2 * count],
+            text_clothing=texts[2 * count :],
+            identity_logits=None if self.classifier is None else self.classifier(f_id),
+            clothing_adversary=adversary,
+            gate=gate,
+        )
+
+    # ------------------------------------------------------------------------------------ save/load
+    def save_pretrained(self, directory: str | Path) -> None:
+        """Write config.json, model.safetensors and tokenizer/ atomically into `directory`."""
+        with atomic_directory(directory) as staging:
+            self.config.save(staging)
+            save_model(self, str(staging / WEIGHTS_NAME))
+            self.tokenizer.save_pretrained(str(staging / TOKENIZER_DIR))
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path) -> DisReID:
+        """Load a model written by `save_pretrained`. Nothing is unpickled and nothing is downloaded."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"model directory {directory} does not exist")
+        missing = [
+            name for name in (CONFIG_NAME, WEIGHTS_NAME, TOKENIZER_DIR) if not (directory / name).exists()
+        ]
+        if missing:
+            raise FileNotFoundError(
+                f"{directory} is not a complete disreid model: missing {', '.join(missing)}"
+            )
+        config = DisReIDConfig.load(directory)
+        tokenizer = AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR))
+        model = cls(config, create_encoders(config, tokenizer=tokenizer, pretrained=False))
+        try:
+            load_model(model, str(directory / WEIGHTS_NAME), strict=True)
+        except RuntimeError as error:
+            raise ValueError(
+                f"{directory / WEIGHTS_NAME} does not match {directory / CONFIG_NAME}: {error}"
+            ) from error
+        return model.eval()

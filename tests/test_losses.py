@@ -1,0 +1,174 @@
+"""AdvancedLoss and its parts, checked against values worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import CAPTIONS, IMAGE_SIZE, small_config
+from disreid.losses import LOSS_KEYS, AdvancedLoss, LossWeights, adversary_ramp, hsic, info_nce, same_label
+from disreid.model import DisReIDOutput, build_model
+from disreid.model.layers import grad_reverse
+
+
+def test_hsic_matches_a_value_worked_by_hand():
+    x = torch.tensor([[1.0], [2.0], [3.0], [4.0]])
+    y = torch.tensor([[1.0], [2.0], [3.0], [5.0]])
+    # Linear kernels: tr(KHLH) = ||Xc^T Yc||^2 with centred columns.
+    # Xc = [-1.5, -0.5, 0.5, 1.5], Yc = [-1.75, -0.75, 0.25, 2.25]
+    # Xc . Yc = 2.625 + 0.375 + 0.125 + 3.375 = 6.5  ->  6.5^2 / (4 - 1)^2 = 42.25 / 9
+    assert hsic(x, y).item() == pytest.approx(42.25 / 9)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_hsic_separates_independent_from_dependent_features(kernel):
+    generator = torch.Generator().manual_seed(0)
+    x = F.normalize(torch.randn(256, 8, generator=generator), dim=1)
+    independent = F.normalize(torch.randn(256, 8, generator=generator), dim=1)
+    dependent = F.normalize(x + 0.1 * torch.randn(256, 8, generator=generator), dim=1)
+    low, high = hsic(x, independent, kernel).item(), hsic(x, dependent, kernel).item()
+    assert low < 0.1 * high
+    assert low == pytest.approx(0.0, abs=0.01)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_hsic_does_not_depend_on_batch_order(kernel):
+    x, y = torch.randn(16, 4), torch.randn(16, 4)
+    order = torch.randperm(16)
+    assert hsic(x[order], y[order], kernel).item() == pytest.approx(hsic(x, y, kernel).item(), rel=1e-5)
+
+
+def test_hsic_is_zero_below_two_samples():
+    assert hsic(torch.randn(1, 4), torch.randn(1, 4)).item() == 0.0
+
+
+def test_identity_aware_info_nce_matches_a_value_worked_by_hand():
+    # Samples 0 and 1 are one person, sample 2 another; x_i . y_j = 1 if i == j else 0, tau = 0.1.
+    # logits = 10 I. Rows 0 and 1 spread the target over {0, 1}; row 2 has the single target {2}.
+    # L = log(e^10 + 2). Row 0: -(0.5 (10 - L) + 0.5 (0 - L)) = L - 5; row 1 alike; row 2: L - 10.
+    # Mean = L - 20/3, and the text-to-image direction is the same by symmetry.
+    x = y = torch.eye(3)
+    positives = same_label(torch.tensor([7, 7, 9]))
+    expected = math.log(math.exp(10) + 2) - 20 / 3
+    assert info_nce(x, y, positives, temperature=0.1).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_gradient_reversal_negates_the_gradient():
+    x = torch.randn(5, requires_grad=True)
+    weights = torch.randn(5)
+    (x * weights).sum().backward()
+    plain = x.grad.clone()
+    x.grad = None
+    (grad_reverse(x) * weights).sum().backward()
+    torch.testing.assert_close(x.grad, -plain)
+    assert torch.equal(grad_reverse(x), x)
+
+
+def test_adversary_ramp():
+    assert adversary_ramp(0) == pytest.approx(0.2)
+    assert adversary_ramp(10) == pytest.approx(0.7)
+    assert adversary_ramp(40) == 1.0
+
+
+def fake_output(batch: int, embed: int = 8, classes: int = 3, equal: bool = False) -> DisReIDOutput:
+    def unit() -> torch.Tensor:
+        tensor = torch.ones(batch, embed) if equal else torch.randn(batch, embed)
+        return F.normalize(tensor.requires_grad_(), dim=1)
+
+    return DisReIDOutput(
+        image=unit(),
+        image_identity=unit(),
+        image_clothing=unit(),
+        text=unit(),
+        text_identity=unit(),
+        text_clothing=unit(),
+        identity_logits=torch.randn(batch, classes, requires_grad=True),
+        clothing_adversary=unit(),
+        gate=torch.sigmoid(torch.randn(batch, embed)),
+    )
+
+
+def test_loss_returns_every_term_and_their_weighted_sum():
+    output = fake_output(4)
+    losses = AdvancedLoss()(
+        output, torch.tensor([0, 0, 1, 2]), outfit_ids=torch.tensor([5, 6, 6, -1]), epoch=4
+    )
+    assert set(losses) == {*LOSS_KEYS, "total"}
+    weights = LossWeights()
+    expected = sum(getattr(weights, key) * losses[key] for key in LOSS_KEYS if key != "cloth_adv")
+    expected = expected + weights.cloth_adv * adversary_ramp(4) * losses["cloth_adv"]
+    assert losses["total"].item() == pytest.approx(expected.item(), rel=1e-6)
+    assert losses["gate_regularization"].item() == pytest.approx(
+        F.mse_loss(output.gate, torch.full_like(output.gate, 0.5)).item()
+    )
+
+
+def test_switched_off_terms_do_not_count():
+    output = fake_output(4)
+    only_info_nce = LossWeights(**{key: 0.0 for key in LOSS_KEYS} | {"info_nce": 1.0})
+    losses = AdvancedLoss(only_info_nce)(output, torch.tensor([0, 1, 2, 0]))
+    assert losses["total"].item() == pytest.approx(losses["info_nce"].item())
+
+
+def test_mismatched_clothing_captions_become_negatives():
+    output = fake_output(3)
+    person_ids = torch.arange(3)
+    matched = AdvancedLoss()(output, person_ids)["cloth_match"]
+    swapped = AdvancedLoss()(output, person_ids, is_matched=torch.tensor([1, 1, 0]))["cloth_match"]
+    # With caption 2 nobody's positive, image 2 has no positive and text 2 is only a negative.
+    logits = output.image_clothing @ output.text_clothing.t() / 0.1
+    expected = (
+        F.cross_entropy(logits[:2], torch.tensor([0, 1]))
+        + F.cross_entropy(logits.t()[:2], torch.tensor([0, 1]))
+    ) / 2
+    assert swapped.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert swapped.item() != pytest.approx(matched.item())
+
+
+@pytest.mark.parametrize(
+    ("batch", "person_ids", "equal"),
+    [(1, [0], False), (4, [1, 1, 1, 1], False), (4, [0, 1, 2, 0], True)],
+    ids=["batch-of-one", "one-identity", "all-equal-embeddings"],
+)
+def test_no_nan_or_inf(batch, person_ids, equal):
+    output = fake_output(batch, equal=equal)
+    losses = AdvancedLoss(hsic_kernel="rbf" if equal else "linear")(output, torch.tensor(person_ids))
+    for key, value in losses.items():
+        assert torch.isfinite(value), key
+    losses["total"].backward()
+    assert torch.isfinite(output.identity_logits.grad).all()
+
+
+def tiny_batch(model_size: int = 8):
+    torch.manual_seed(0)
+    pixels = torch.randn(model_size, 3, *IMAGE_SIZE)
+    captions = [CAPTIONS[i % 4] for i in range(model_size)]
+    return pixels, captions, torch.tensor([i % 4 for i in range(model_size)])
+
+
+def test_model_batch_of_one_gives_finite_losses():
+    model = build_model(small_config(), CAPTIONS).train()
+    output = model(torch.randn(1, 3, *IMAGE_SIZE), CAPTIONS[:1], CAPTIONS[1:2], CAPTIONS[2:3])
+    losses = AdvancedLoss()(output, torch.tensor([2]), outfit_ids=torch.tensor([0]))
+    assert all(torch.isfinite(value) for value in losses.values())
+
+
+def test_fifty_steps_on_a_fixed_batch_halve_the_total_loss():
+    torch.manual_seed(0)
+    model = build_model(small_config(), CAPTIONS).train()
+    loss_fn = AdvancedLoss()
+    pixels, captions, person_ids = tiny_batch()
+    outfit_ids = person_ids + 10
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    totals = []
+    for step in range(50):
+        output = model(pixels, captions, captions, captions)
+        total = loss_fn(output, person_ids, outfit_ids=outfit_ids, epoch=step / 10)["total"]
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        totals.append(total.item())
+    assert totals[-1] <= 0.5 * totals[0], totals

@@ -1,0 +1,199 @@
+"""DisentangleModule and DisReID: shapes, the gate, masking, batch independence, save/load, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import CAPTIONS, IMAGE_SIZE, small_config
+from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
+
+
+def images(count: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(count, 3, *IMAGE_SIZE, generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------------- DisentangleModule
+def test_disentangle_gate_is_inside_unit_interval_and_weights_the_branches():
+    torch.manual_seed(0)
+    module = DisentangleModule(dim=32, num_heads=4, self_layers=2, cross_layers=2).eval()
+    gate_inputs = []
+    module.gate.register_forward_hook(lambda _module, inputs, _output: gate_inputs.append(inputs[0]))
+    f_id, f_cl, gate = module(torch.randn(3, 7, 32))
+    identity, clothing = gate_inputs[0].chunk(2, dim=-1)  # the pooled branches fed to the gate
+    assert f_id.shape == f_cl.shape == gate.shape == (3, 32)
+    assert ((gate > 0) & (gate < 1)).all()
+    torch.testing.assert_close(f_id, gate * identity)
+    torch.testing.assert_close(f_cl, (1 - gate) * clothing)
+
+
+def test_disentangle_ignores_padded_tokens():
+    torch.manual_seed(0)
+    module = DisentangleModule(dim=16, num_heads=2, self_layers=2, cross_layers=2).eval()
+    tokens = torch.randn(2, 6, 16)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0]], dtype=torch.bool)
+    changed = tokens.clone()
+    changed[~mask] = torch.randn(int((~mask).sum()), 16) * 100
+    for first, second in zip(module(tokens, mask), module(changed, mask), strict=True):
+        torch.testing.assert_close(first, second)
+
+
+def test_disentangle_is_batch_independent_in_eval_mode():
+    torch.manual_seed(0)
+    module = DisentangleModule(dim=16, num_heads=2, self_layers=2, cross_layers=1).eval()
+    tokens = torch.randn(4, 5, 16)
+    changed = tokens.clone()
+    changed[2] = torch.randn(5, 16)
+    for first, second in zip(module(tokens), module(changed), strict=True):
+        torch.testing.assert_close(first[[0, 1, 3]], second[[0, 1, 3]])
+        assert not torch.allclose(first[2], second[2])
+
+
+def test_cross_attention_is_symmetric():
+    """Each direction reads the states of the layer before: swapping the branch weights swaps outputs."""
+    torch.manual_seed(0)
+    module = DisentangleModule(dim=16, num_heads=2, self_layers=0, cross_layers=2).eval()
+    tokens = torch.randn(2, 5, 16)
+    module.cloth_linear.load_state_dict(module.id_linear.state_dict())
+    for id_block, cloth_block in zip(module.id_cross, module.cloth_cross, strict=True):
+        cloth_block.load_state_dict(id_block.state_dict())
+    gate_inputs = []
+    module.gate.register_forward_hook(lambda _module, inputs, _output: gate_inputs.append(inputs[0]))
+    module(tokens)
+    identity, clothing = gate_inputs[0].chunk(2, dim=-1)
+    # Same weights in both branches and symmetric updates: the branches stay equal. (The old sequential
+    # update, where cloth read the already-updated id, would make them differ.)
+    torch.testing.assert_close(identity, clothing)
+
+
+def test_disentangle_rejects_bad_shapes():
+    module = DisentangleModule(dim=16, num_heads=2, self_layers=1, cross_layers=1)
+    with pytest.raises(ValueError, match="batch, length, dim"):
+        module(torch.randn(4, 16))
+    with pytest.raises(ValueError, match="at least one unmasked token"):
+        module(torch.randn(1, 3, 16), torch.zeros(1, 3, dtype=torch.bool))
+
+
+# ---------------------------------------------------------------------------------- DisReID
+def test_shapes_for_each_backbone(any_model: DisReID):
+    model = any_model.eval()
+    embeddings = model.encode_image(images(3))
+    for tensor in (embeddings.full, embeddings.identity, embeddings.clothing):
+        assert tensor.shape == (3, 16)
+        torch.testing.assert_close(tensor.norm(dim=-1), torch.ones(3))
+    assert embeddings.gate.shape == (3, model.image_encoder.hidden_size)
+    text = model.encode_text(CAPTIONS[:2])
+    assert text.shape == (2, 16)
+    torch.testing.assert_close(text.norm(dim=-1), torch.ones(2))
+    output = model.train()(images(2), CAPTIONS[:2], CAPTIONS[2:], CAPTIONS[1:3])
+    assert output.text_identity.shape == output.clothing_adversary.shape == (2, 16)
+    assert output.identity_logits.shape == (2, 4)
+
+
+def test_save_and_load_give_identical_embeddings(any_model: DisReID, tmp_path):
+    model = any_model.eval()
+    model.save_pretrained(tmp_path / "saved")
+    loaded = DisReID.from_pretrained(tmp_path / "saved")
+    with torch.no_grad():
+        before, after = model.encode_image(images(2)), loaded.encode_image(images(2))
+        torch.testing.assert_close(before.full, after.full, rtol=0, atol=0)
+        torch.testing.assert_close(before.identity, after.identity, rtol=0, atol=0)
+        torch.testing.assert_close(model.encode_text(CAPTIONS), loaded.encode_text(CAPTIONS), rtol=0, atol=0)
+    assert loaded.config == model.config
+
+
+def test_text_pooling_ignores_padding(any_model: DisReID):
+    model = any_model.eval()
+    with torch.no_grad():
+        alone = model.encode_text([CAPTIONS[2]])
+        beside_longer = model.encode_text([CAPTIONS[2], CAPTIONS[0]])[:1]  # now padded
+    torch.testing.assert_close(alone, beside_longer)
+
+
+def test_clip_interpolates_position_embeddings(clip_checkpoint):
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint), image_size=(48, 16))).eval()
+    assert model.image_encoder(torch.randn(1, 3, 48, 16)).shape == (1, 1 + 6 * 2, 32)
+
+
+def test_baseline_without_disentangle_shares_one_embedding():
+    model = build_model(small_config(disentangle=False), CAPTIONS).eval()
+    embeddings = model.encode_image(images(2))
+    assert embeddings.gate is None
+    assert embeddings.identity is embeddings.full and embeddings.clothing is embeddings.full
+    assert not hasattr(model, "clothing_adversary")
+
+
+# -------------------------------------------------------------------------------- bad input
+@pytest.fixture(scope="module")
+def tiny_model() -> DisReID:
+    return build_model(small_config(), CAPTIONS).eval()
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 64, 16), (2, 1, *IMAGE_SIZE), (3, *IMAGE_SIZE)])
+def test_wrong_image_shape_is_named(tiny_model, shape):
+    with pytest.raises(ValueError, match=r"expected images of shape \[N, 3, 32, 16\]"):
+        tiny_model.encode_image(torch.randn(*shape))
+
+
+def test_bad_texts_are_named(tiny_model):
+    with pytest.raises(ValueError, match="texts is empty"):
+        tiny_model.encode_text([])
+    with pytest.raises(ValueError, match="text 1 is empty"):
+        tiny_model.encode_text(["a man", "   "])
+    with pytest.raises(TypeError, match="list of strings"):
+        tiny_model.encode_text("a man")
+
+
+def test_overlong_text_is_truncated(tiny_model):
+    assert tiny_model.encode_text([" ".join(["red"] * 500)]).shape == (1, 16)
+
+
+def test_unknown_backbone_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown backbone 'resnet'; choose one of: clip, tiny, vit-bert"):
+        build_model(small_config("resnet"), CAPTIONS)
+
+
+def test_tiny_needs_texts_for_its_vocabulary():
+    with pytest.raises(ValueError, match="vocabulary from texts"):
+        build_model(small_config())
+
+
+def test_incomplete_checkpoint_folder_names_the_missing_file(tiny_model, tmp_path):
+    tiny_model.save_pretrained(tmp_path / "model")
+    (tmp_path / "model" / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="missing model.safetensors"):
+        DisReID.from_pretrained(tmp_path / "model")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        DisReID.from_pretrained(tmp_path / "nowhere")
+
+
+def test_weights_of_another_architecture_are_refused(tiny_model, tmp_path):
+    tiny_model.save_pretrained(tmp_path / "model")
+    other = build_model(small_config(embed_dim=8), CAPTIONS)
+    other.save_pretrained(tmp_path / "other")
+    (tmp_path / "model" / "model.safetensors").replace(tmp_path / "model" / "kept")
+    (tmp_path / "other" / "model.safetensors").replace(tmp_path / "model" / "model.safetensors")
+    with pytest.raises(ValueError, match="does not match"):
+        DisReID.from_pretrained(tmp_path / "model")
+
+
+def test_missing_hub_checkpoint_fails_at_once_and_says_how_to_pass_a_directory(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CheckpointNotFoundError, match=r"--set model.checkpoint=DIR"):
+        build_model(small_config("clip", checkpoint="nobody/no-such-model"))
+    with pytest.raises(CheckpointNotFoundError, match="does not exist"):
+        build_model(small_config("clip", checkpoint="/no/such/dir"))
+
+
+def test_save_is_atomic_when_interrupted(tiny_model, tmp_path, monkeypatch):
+    tiny_model.save_pretrained(tmp_path / "model")
+    before = (tmp_path / "model" / "model.safetensors").read_bytes()
+
+    def crash(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("disreid.model.disreid.save_model", crash)
+    with pytest.raises(KeyboardInterrupt):
+        tiny_model.save_pretrained(tmp_path / "model")
+    assert (tmp_path / "model" / "model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
