@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func`.
-COMMANDS = ["synth"]
+COMMANDS = ["synth", "split_caption"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,388 @@
+"""Split a pedestrian caption into identity text and clothing text, clause by clause (SPEC §6).
+
+Labelling a whole sentence fails because nearly every sentence says "wearing": "A man with short hair
+is wearing a red coat" is both. So a caption is cut at punctuation into chunks; a chunk whose cues
+disagree is cut again before conjunctions, prepositions, verbs and new subjects ("A man" | "with short
+hair" | "is wearing a red coat"), and each piece is labelled from a curated lexicon of cue phrases.
+The conventions are those of the labelled real captions: a noun-phrase subject ("The woman") is
+identity, a subject pronoun stays with its verb, glasses are identity, held objects are clothing,
+viewpoint and surroundings are neither.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import accumulate, pairwise
+from typing import Literal, NamedTuple
+
+Label = Literal["identity", "clothing", "other"]
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A labelled piece of a caption: `text == caption[start:end]`."""
+
+    text: str
+    label: Label
+    start: int
+    end: int
+
+
+def _any(*patterns: str) -> str:
+    return "(?:" + "|".join(patterns) + ")"
+
+
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# RSTPReid's punctuation-stripped captions glue words together ("jacketa pair", "shoesshe is"); a lexicon
+# noun may therefore end before one of these words as well as at a word boundary.
+_GLUED = ("the", "an", "a", "she", "he", "his", "her", "and")
+_END = rf"(?=\b|{_any(*_GLUED)}\b)"
+
+_COLOURS = _any(
+    "black", "white", "red", "blue", "green", "yellow", "orange", "purple", "pink", "brown", "gr[ae]y",
+    "beige", "tan", "khaki", "navy", "maroon", "burgundy", "violet", "teal", "turquoise", "cream", "ivory",
+    "gold(?:en)?", "silver", "olive", "camel", "coral", "lavender", "lilac", "magenta", "cyan", "charcoal",
+    "(?:multi-?)?colou?r(?:ed|ful|s)?",
+)  # fmt: skip
+_SHADES = _any(_COLOURS, "dark", "light", "bright", "deep", "pale", "mostly", "partly")
+# Nouns of hair, face and glasses, and the words that may describe them within one phrase: the colour in
+# "long, dark brown hair" or "thick rimmed black glasses" is not a garment colour.
+_FACE_NOUNS = _any(
+    r"hair\w*", "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "mustaches?",
+    "moustaches?", "goatees?", "ponytails?", "pigtails?", "braids?", "buns?", "bangs",
+)  # fmt: skip
+_FACE_MODIFIERS = _any(
+    _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
+    "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?",
+)  # fmt: skip
+
+_IDENTITY = _any(
+    # people, age, build, height, origin
+    r"m[ae]ns?", "wom[ae]n", "male", "female", "boys?", "girls?", "lady", "ladies", "guys?", "gentlem[ae]n",
+    "persons?", "pedestrians?", "individuals?", "child(?:ren)?", "kids?", "toddlers?", "teen(?:ager)?s?",
+    "teenage", "adults?", "students?", "youth", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age",
+    "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slim", "slender", "thin", "skinny", "lean", "fat",
+    "chubby", "plump", "stout", "stocky", "portly", "heavy(?:set)?", "overweight", "obese", "muscular",
+    "burly", "petite", "slight", "build", "frame", "tall", "height", "asian", "african", "caucasian",
+    "european", "hispanic", "latin[ao]", "foreign(?:er)?", "descent",
+    # hair, face, skin, glasses
+    _FACE_NOUNS, "bald(?:ing)?", r"pony\s+tails?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
+    "redhead", "curls", "curly", "wavy", "dreadlocks", "mohawk", r"shaved\s+head", "faces?", "bearded",
+    "stubble", "skinned", "tanned", "freckles", "expression", "smil(?:e|es|ing)", "happy", "spectacles",
+    # posture and action
+    r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "sits?", "sitting", "seated",
+    r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
+    r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
+    "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", r"talk\w*", "texting", "chatting", "eating",
+    "drinking", "reading", "posture", "fists?",
+)  # fmt: skip
+
+_CLOTHING = _any(
+    # garments
+    "(?:under|sweat|t-?)?shirts?", "tees?", "tops?", "blouses?", "polos?", "jerseys?", "tunics?",
+    "camisoles?", "(?:over|rain)?coats?", "jackets?", "trench", "parkas?", "anoraks?", "windbreakers?",
+    "blazers?", "hood(?:ie|y)s?", "sweaters?", "jumpers?", "cardigans?", "pullovers?", "fleeces?", "vests?",
+    "waistcoats?", "suits?", "tuxedos?", "uniforms?", "robes?", "gowns?", "(?:sun)?dress(?:es)?",
+    "(?:mini)?skirts?", "pants", "trousers", "slacks", "(?:blue)?jeans?", "denims?", "shorts", "leggings",
+    "tights", "capris", "pantyhose", "stockings", "socks", "overalls", "jumpsuits?", "rompers?",
+    "tracksuits?", "(?:sweat|track)pants", "joggers", "chinos", "bottoms", "turtlenecks?", "aprons?",
+    "veils?", "shawls?", "ponchos?", "capes?", "clothes", "clothing", "outfits?", "attire", "garments?",
+    "apparel", "dressed", "clad",
+    # footwear
+    "shoes?", "sneakers?", "trainers", "boots?", "sandals?", "heels", "slippers?", "loafers?", "flats",
+    "pumps", r"flip[-\s]?flops?", "footwear", "soles?", "laces?", "clogs",
+    # bags and carried things
+    "bags?", r"(?:back|book|school|hand)\s?(?:bag|pack)s?", "knapsacks?", "rucksacks?", "purses?",
+    "satchels?", "totes?", "briefcases?", "suitcases?", "luggage", "wallets?", "pouch(?:es)?",
+    "clutch(?:es)?", "umbrellas?", "parasols?", "strollers?", "prams?", "carts?", "trolleys?", "trays?",
+    "bottles?", "cups?", "mugs?", "(?:note)?books?", "folders?", "box(?:es)?", "laptops?", "canes?",
+    "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?",
+    # headwear and accessories
+    "hats?", "caps?", "beanies?", "helmets?", "berets?", "visors?", r"(?:head\s?)?scar(?:f|ves)",
+    "bandanas?", "hijabs?", "turbans?", "headbands?", "masks?", "gloves?", "mittens?", "bracelets?",
+    "(?:wrist)?watch(?:es)?", "necklaces?", "earrings?", "pendants?", "jewel(?:le)?ry", "belts?",
+    "(?:ear|head)(?:phone|bud|set)s?", r"(?:bow\s?)?ties?", "suspenders", "lanyards?",
+    # garment details
+    "sleeves?", "sleeved", "sleeveless", "straps?", "collars?", "collared", "lapels?", "cuffs?", "hems?",
+    "pockets?", "logos?", "prints?", "printed", "patterns?", "patterned", "stripe[sd]?", "stripped", "plaid",
+    "checkered", "floral", "zip(?:ped|pers?)?", "buttons?", "buttoned", "trim", "designs?", "graphics?",
+    "pictures?", "images?", "letter(?:s|ing)", "leather", "wool(?:l?en)?", "cotton", "silk",
+    "fur", "knit(?:ted)?", "velvet", "corduroy", "suede", "nylon", "padded", "quilted", "puffy",
+    # carrying
+    "carr(?:y|ies|ied|ying)", "hold(?:s|ing)?", "held", "pull(?:s|ing)?", "drag(?:s|ging|ged)?",
+)  # fmt: skip
+
+_OTHER = _any(
+    r"from\s+(?:the\s+)?(?:back|behind|front|side|rear|above|distance)", r"views?", "viewed", "seen",
+    "visible", r"photo\w*", "pictured", "blurr?(?:y|ed)", "background", "foreground", "streets?", "roads?",
+    "sidewalks?", "pavement", "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
+    r"(?:an)?other\s+(?:person|people|man|woman|pedestrian|girl|boy)", r"each\s+other", "people",
+    "someone", "somebody",
+)  # fmt: skip
+
+_OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
+
+# Cue phrases in priority order: (label, strong, pattern). A match claims its characters, so a later
+# pattern cannot reuse them: "black hair" is identity and its "black" is no longer a garment colour.
+_CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
+    (label, strong, re.compile(pattern, re.IGNORECASE))
+    for label, strong, pattern in [
+        ("clothing", True, r"\b(?:hair\s?(?:band|clip|tie|pin|bow)s?|walking\s+sticks?)\b"),
+        ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
+        # posture: hands in pockets, arms by the side, bent legs, head down
+        (
+            "identity",
+            True,
+            rf"\b{_OWNER}hands?\s+(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
+            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)\b",
+        ),
+        ("identity", True, rf"\b{_OWNER}arms?\s+(?:\w+\s+){{0,4}}?(?:sides?|crossed|folded|raised|bent)\b"),
+        ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|arms?|elbows?)\b"),
+        (
+            "identity",
+            True,
+            r"\b(?:bow|bend|lower|tilt|turn|hang)\w*\s+(?:his|her|their)\s+head\b"
+            r"|\bhead\s+(?:is\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
+        ),
+        # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
+        (
+            "identity",
+            True,
+            r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
+            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b",
+        ),
+        (
+            "identity",
+            True,
+            r"\blook(?:s|ing|ed)?\s+(?:down|up|ahead|around|away|at|forward|back|straight|left|right)\b",
+        ),
+        ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
+        # "short" is a height only when said of the person; "shades" are sunglasses only when worn
+        ("identity", True, r"\b(?:he|she|they)\s+(?:is|are|was|were|looks?)\s+(?:\w+\s+)?short\b"),
+        ("identity", True, r"\b(?:wear\w*|pair\s+of|ha(?:s|ve)\s+on)\s+(?:\w+\s+)?shades\b"),
+        # "long straight black hair", "thick rimmed black glasses", "hair is short and black"
+        ("identity", True, rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{1,6}}{_FACE_NOUNS}\b"),
+        (
+            "identity",
+            True,
+            rf"\b{_FACE_NOUNS}\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}{_COLOURS}\b",
+        ),
+        ("other", False, rf"\b{_OTHER}\b"),
+        ("identity", True, rf"\b{_IDENTITY}{_END}"),
+        ("clothing", True, rf"\b{_CLOTHING}{_END}"),
+        ("clothing", False, rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of){_END}"),
+    ]
+]
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’/-][^\W_]+)*|[.!?;,:]")
+_SENTENCE_END = frozenset(".!?")
+_CHUNK_END = frozenset(";,:")
+_SHADE = re.compile(_SHADES, re.IGNORECASE)
+
+# Where a chunk whose cues disagree may be cut: before these words...
+_CONJUNCTIONS = _words("and but while whilst who plus no there")
+_PREPOSITIONS = _words(
+    "with without in on onto over under underneath beneath across around into inside outside by near next "
+    "beside aside from behind along at toward towards through past down against between among"
+)
+_PRONOUNS = _words("he she they he's she's they're")
+_POSSESSIVES = _words("his her their")
+_BE = _words("is are was were")
+_VERBS = _BE | _words(
+    "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
+    "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
+    "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
+    "reading eating drinking playing"
+)
+# ...but not before a verb whose subject is one of these (or that follows an auxiliary or a determiner).
+_NOT_SUBJECTS = (
+    _BE
+    | _PRONOUNS
+    | _POSSESSIVES
+    | _words(
+        "be been being am has have had do does did i we you it who which that there this these those a an "
+        "the its my some also still currently now just both all not never always slowly probably possibly "
+        "seemingly apparently to and or but while with"
+    )
+)
+# In run-on captions a new noun phrase starts at an article that follows a noun: "ponytail a pair of".
+_ARTICLES = _words("a an the")
+_NOT_NOUNS = _NOT_SUBJECTS | _VERBS | _PREPOSITIONS | _words("of as such quite what")
+# Leading words dropped from a clause, as the labelled captions do.
+_CONNECTORS = _words("and but or plus then")
+# A cue-less piece ending in one of these belongs to what follows ("She has long, black hair").
+_DANGLING = (
+    _PREPOSITIONS
+    | _VERBS
+    | _words(
+        "a an the his her their of pair long short dark light pale bright deep medium very thick loose "
+        "tight baggy big small large little"
+    )
+)
+
+
+class _Cue(NamedTuple):
+    start: int
+    end: int
+    label: Label
+    strong: bool
+
+
+class _Token(NamedTuple):
+    start: int
+    end: int
+    word: str  # lower-cased
+    cue: _Cue | None
+
+
+def _find_cues(text: str) -> tuple[list[_Cue | None], set[int]]:
+    """Per character, the cue phrase that claimed it; and where cues end (to unglue words)."""
+    owner: list[_Cue | None] = [None] * len(text)
+    ends: set[int] = set()
+    for label, strong, pattern in _CUES:
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if start < end and all(cue is None for cue in owner[start:end]):
+                owner[start:end] = [_Cue(start, end, label, strong)] * (end - start)
+                ends.add(end)
+    return owner, ends
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Words and punctuation, each word with the cue it belongs to; glued words are cut apart."""
+    owner, ends = _find_cues(text)
+    tokens = []
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        cut = next((p for p in range(start + 1, end) if p in ends and text[p:end].lower() in _GLUED), end)
+        for a, b in ((start, cut), (cut, end)) if cut < end else ((start, end),):
+            cues = [cue for cue in owner[a:b] if cue is not None]
+            strong = [cue for cue in cues if cue.strong]
+            tokens.append(_Token(a, b, text[a:b].lower(), (strong or cues or [None])[-1]))
+    return tokens
+
+
+def _label(tokens: list[_Token]) -> Label | None:
+    """The last strong cue decides (the head noun comes last: "skinny jeans"), else the last weak cue.
+    A piece that dangles ("a pair of", "in dark") has no head noun: only a strong cue may label it."""
+    cues = [token.cue for token in tokens if token.cue is not None]
+    strong = [cue for cue in cues if cue.strong]
+    if tokens[-1].word in _DANGLING:
+        cues = strong
+    return (strong or cues)[-1].label if cues else None
+
+
+def _opens_clause(tokens: list[_Token], i: int) -> bool:
+    """Whether a new attribute phrase may start at tokens[i] (used only inside mixed chunks)."""
+    token, previous = tokens[i], tokens[i - 1].word
+    word, cue = token.word, token.cue
+    if cue is not None and cue == tokens[i - 1].cue:
+        return False  # never inside a cue phrase
+    if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
+        return True  # a phrase such as "arm at down near his sides"
+    if word == "and":  # "blue and white shirt" is one garment
+        following = tokens[i + 1].word if i + 1 < len(tokens) else ""
+        return not (_SHADE.fullmatch(previous) and _SHADE.fullmatch(following))
+    if word in _PREPOSITIONS:  # not a particle: "has a backpack on and ..."
+        return i + 1 < len(tokens) and tokens[i + 1].word not in _CONNECTORS
+    if word in _CONJUNCTIONS:
+        return True
+    if word in _PRONOUNS:
+        return previous != "or"  # "He or she carries"
+    if word in _POSSESSIVES:  # "... his jeans are blue"
+        return any(later.word in _BE for later in tokens[i + 1 : i + 5])
+    if word in _ARTICLES:
+        return tokens[i - 1].cue is not None and previous not in _NOT_NOUNS
+    return word in _VERBS and previous not in _NOT_SUBJECTS
+
+
+def _pieces(chunk: list[_Token]) -> list[list[_Token]]:
+    """A chunk whose cues agree stays whole; otherwise it is cut wherever a clause may open."""
+    if len({token.cue.label for token in chunk if token.cue is not None}) < 2:
+        return [chunk]
+    cuts = [0] + [i for i in range(1, len(chunk)) if _opens_clause(chunk, i)] + [len(chunk)]
+    return [chunk[a:b] for a, b in pairwise(cuts)]
+
+
+def _fill(labels: list[Label | None], dangling: list[bool]) -> list[Label]:
+    """Give each cue-less piece the label of its nearest labelled neighbour: the next one when the piece
+    dangles, else the previous one; a sentence without any cue is "other"."""
+    before = list(accumulate(labels, lambda last, label: label or last))
+    after = list(accumulate(reversed(labels), lambda last, label: label or last))[::-1]
+    return [
+        label or ((a or b) if d else (b or a)) or "other"
+        for label, b, a, d in zip(labels, before, after, dangling, strict=True)
+    ]
+
+
+def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
+    """The runs of tokens between the punctuation `marks`."""
+    cuts = [i for i, token in enumerate(tokens) if token.word in marks]
+    return [tokens[a + 1 : b] for a, b in pairwise([-1, *cuts, len(tokens)])]
+
+
+def _sentence_clauses(text: str, sentence: list[_Token]) -> list[Clause]:
+    """Cut a sentence into chunks at , ; : then into labelled pieces; same-label pieces of a chunk merge."""
+    pieces: list[tuple[int, list[_Token]]] = []  # (chunk index, words)
+    for index, chunk in enumerate(_split(sentence, _CHUNK_END)):
+        for piece in _pieces(chunk):
+            while piece and piece[0].word in _CONNECTORS:
+                piece = piece[1:]
+            if piece:
+                pieces.append((index, piece))
+    labels = _fill(
+        [_label(words) for _, words in pieces], [words[-1].word in _DANGLING for _, words in pieces]
+    )
+    clauses: list[Clause] = []
+    previous_chunk = None
+    for (index, words), label in zip(pieces, labels, strict=True):
+        start, end = words[0].start, words[-1].end
+        if clauses and clauses[-1].label == label and index == previous_chunk:  # merge within a chunk
+            start = clauses.pop().start
+        clauses.append(Clause(text[start:end], label, start, end))
+        previous_chunk = index
+    return clauses
+
+
+def split_clauses(text: str) -> list[Clause]:
+    """The caption's clauses in order, each labelled identity, clothing or other."""
+    if not isinstance(text, str):
+        raise TypeError(f"caption must be a str, not {type(text).__name__}")
+    return [
+        clause
+        for sentence in _split(_tokens(text), _SENTENCE_END)
+        for clause in _sentence_clauses(text, sentence)
+    ]
+
+
+def _join(text: str, clauses: list[Clause], label: Label) -> str:
+    """Adjacent clauses keep the caption's own words between them; other runs are joined by ", " within a
+    sentence and ". " across sentences, and a run that repeats an earlier one ("The woman") is dropped."""
+    runs: list[list[int]] = []
+    last = -2
+    for index, clause in enumerate(clauses):
+        if clause.label == label:
+            if index == last + 1:
+                runs[-1][1] = clause.end
+            else:
+                runs.append([clause.start, clause.end])
+            last = index
+    joined, seen, previous_end = "", set(), 0
+    for start, end in runs:
+        if text[start:end].lower() not in seen:
+            seen.add(text[start:end].lower())
+            if joined:
+                joined += ". " if any(c in _SENTENCE_END for c in text[previous_end:start]) else ", "
+            joined += text[start:end]
+            previous_end = end
+    return joined
+
+
+def split_caption(text: str) -> tuple[str, str]:
+    """(identity text, clothing text) of a caption; either is "" when the caption names none."""
+    clauses = split_clauses(text)
+    return _join(text, clauses, "identity"), _join(text, clauses, "clothing")
