@@ -1,0 +1,148 @@
+"""The nuisances of one SynthPedes image and its rendering: person, background, occluder, camera.
+
+Everything that varies from image to image but says nothing about the person lives here, so a model
+has to see past it: view, pose, scale, position, background, lighting, blur, noise and occluders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from disreid.data.synth.drawing import Landmarks, Pose, draw_person
+from disreid.data.synth.factors import Factors, pick
+
+SUPERSAMPLE = 3  # drawn 3x larger, then box-filtered down: anti-aliased edges read as a photo's
+VIEWS = ("front", "back", "side")
+VIEW_WEIGHTS = (0.4, 0.3, 0.3)
+OCCLUDERS = ("none", "pole", "box")
+OCCLUDER_WEIGHTS = (0.75, 0.15, 0.1)
+OCCLUDER_RGB = ((90, 90, 96), (40, 40, 44), (110, 78, 48), (150, 120, 80), (60, 90, 70), (170, 170, 160))
+BACKGROUND_KINDS = ("street", "brick", "windows", "foliage", "tiles")
+BACKGROUNDS_PER_KIND = 4
+HEAD_UNIT = 0.112  # head height as a fraction of the image height, for an average person at scale 1
+
+
+@dataclass(frozen=True)
+class Scene:
+    pose: Pose
+    scale: float  # person size relative to the average
+    shift: tuple[float, float]  # offset of the feet, as fractions of width and height
+    background: int  # index into the background bank
+    crop: tuple[float, float]  # where the frame sits in the larger background, in [0, 1]
+    occluder: str  # "none", "pole" (a vertical bar) or "box" (an object in front of the legs and feet)
+    occluder_place: tuple[float, float]  # pole: centre and width; box: height and horizontal extent
+    occluder_colour: int
+    brightness: float
+    cast: tuple[float, float, float]  # per-channel gain: the colour of the light
+    blur: float  # Gaussian radius in output pixels (0: sharp)
+    noise: float  # standard deviation of sensor noise, in grey levels
+    noise_seed: int
+    mirror: bool
+
+    def hidden(self) -> frozenset[str]:
+        """Parts that cannot be seen, so captions leave them out: the face from behind, shoes behind a box."""
+        return frozenset(
+            ({"face"} if self.pose.view == "back" else set())
+            | ({"shoes"} if self.occluder == "box" else set())
+        )
+
+
+def sample_scene(rng: np.random.Generator) -> Scene:
+    occluder = pick(rng, OCCLUDERS, OCCLUDER_WEIGHTS)
+    return Scene(
+        pose=Pose(view=pick(rng, VIEWS, VIEW_WEIGHTS), swing=rng.uniform(-1, 1), arm_out=rng.uniform(4, 14)),
+        scale=rng.uniform(0.9, 1.04),
+        shift=(rng.uniform(-0.07, 0.07), rng.uniform(-0.025, 0.01)),
+        background=int(rng.integers(len(BACKGROUND_KINDS) * BACKGROUNDS_PER_KIND)),
+        crop=(rng.random(), rng.random()),
+        occluder=occluder,
+        occluder_place=(rng.uniform(-1.2, 1.2), rng.uniform(0.3, 0.6))
+        if occluder == "pole"
+        else (rng.random(), rng.random()),
+        occluder_colour=int(rng.integers(len(OCCLUDER_RGB))),
+        brightness=rng.uniform(0.7, 1.25),
+        cast=tuple(rng.uniform(0.9, 1.1, size=3)),
+        blur=rng.uniform(0.3, 0.8) if rng.random() < 0.35 else 0.0,
+        noise=rng.uniform(0, 7),
+        noise_seed=int(rng.integers(2**31)),
+        mirror=bool(rng.random() < 0.5),
+    )
+
+
+def render(identity: Factors, clothing: Factors, scene: Scene, height: int, width: int) -> Image.Image:
+    """The image of a person wearing `clothing` in `scene`, `height` x `width` pixels."""
+    big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
+    bank = _backgrounds(big_w, big_h)[scene.background]
+    left, top = round(scene.crop[0] * (bank.width - big_w)), round(scene.crop[1] * (bank.height - big_h))
+    canvas = bank.crop((left, top, left + big_w, top + big_h))
+    unit = HEAD_UNIT * min(big_h, 2 * big_w) * scene.scale  # fits frames narrower than 1:2 too
+    centre_x, ground_y = big_w * (0.5 + scene.shift[0]), big_h * (0.97 + scene.shift[1])
+    landmarks = draw_person(canvas, identity, clothing, scene.pose, unit, centre_x, ground_y)
+    _occlude(canvas, scene, landmarks)
+    image = canvas.reduce(SUPERSAMPLE)
+    if scene.blur:
+        image = image.filter(ImageFilter.GaussianBlur(scene.blur))
+    pixels = np.asarray(image, dtype=np.float32) * (
+        scene.brightness * np.asarray(scene.cast, dtype=np.float32)
+    )
+    pixels += np.random.default_rng(scene.noise_seed).normal(0, scene.noise, pixels.shape).astype(np.float32)
+    image = Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8))
+    return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if scene.mirror else image
+
+
+def _occlude(canvas: Image.Image, scene: Scene, person: Landmarks) -> None:
+    """A pole across the body, or a box that always covers both feet (hence hidden shoes)."""
+    draw, colour, unit = ImageDraw.Draw(canvas), OCCLUDER_RGB[scene.occluder_colour], person.unit
+    a, b = scene.occluder_place
+    if scene.occluder == "pole":
+        x, half = person.centre_x + a * unit, b * unit / 2
+        draw.rectangle((x - half, 0, x + half, canvas.height), fill=colour)
+    elif scene.occluder == "box":
+        top = person.knee_y + (0.25 + 0.5 * a) * (person.ankle_y - person.knee_y)
+        reach = (1.6 + 2 * b) * unit  # beyond the feet of the widest stride
+        left, right = (0, person.centre_x + reach) if b < 0.5 else (person.centre_x - reach, canvas.width)
+        draw.rectangle((left, top, right, canvas.height), fill=colour)
+        draw.rectangle((left, top, right, top + 0.12 * unit), fill=tuple(min(255, c + 40) for c in colour))
+
+
+@lru_cache(maxsize=4)
+def _backgrounds(width: int, height: int) -> tuple[Image.Image, ...]:
+    """A fixed bank of scenery, a little larger than a frame so each image can show a different part."""
+    rng = np.random.default_rng(20240601)  # scenery is the same for every data set; crops differ
+    size = (round(width * 1.3), round(height * 1.15))
+    return tuple(
+        _background(kind, size, rng) for kind in BACKGROUND_KINDS for _ in range(BACKGROUNDS_PER_KIND)
+    )
+
+
+def _background(kind: str, size: tuple[int, int], rng: np.random.Generator) -> Image.Image:
+    w, h = size
+    base = rng.uniform(70, 190) + rng.uniform(-25, 25, size=3)  # muted colours, as on a street
+    ground = rng.uniform(70, 170) * np.array([1.0, 0.98, 0.95])
+    horizon = round(h * rng.uniform(0.62, 0.8))
+    pixels = np.empty((h, w, 3), dtype=np.float32)
+    pixels[:] = base
+    pixels *= np.linspace(1.1, 0.85, h)[:, None, None]
+    if kind == "brick":
+        row, brick = max(4, h // 28), max(2, w // 8)
+        for r, y in enumerate(range(0, horizon, row)):
+            pixels[y] = base * 1.35
+            for x in range((r % 2) * brick // 2, w, brick):
+                pixels[y : y + row, x] = base * 1.35
+    elif kind == "windows":
+        for x in range(0, w, max(2, w // 3)):
+            pixels[:horizon, x : x + max(1, w // 30)] = base * 0.4
+        pixels[horizon // 3 : horizon // 3 + max(1, h // 60)] = base * 0.4
+    elif kind == "foliage":
+        blobs = rng.uniform(60, 120, size=(max(1, h // 24), max(1, w // 24), 1)) * np.array([0.8, 1.0, 0.7])
+        pixels *= np.asarray(Image.fromarray(blobs.astype(np.uint8)).resize((w, h), Image.BILINEAR)) / 100
+    pixels[horizon:] = ground
+    if kind == "tiles":
+        pixels[horizon :: max(2, h // 24)] *= 0.7
+        pixels[horizon:, :: max(2, w // 6)] *= 0.7
+    pixels *= rng.uniform(0.94, 1.06, size=(h, w, 1))  # grain
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))

@@ -1,0 +1,216 @@
+"""SynthPedes: reproducible files, ground truth that agrees with the factors, and a fair population."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from disreid.cli import main
+from disreid.data.synth import ANNOTATIONS, MANIFEST, generate_synthpedes, make_preview
+from disreid.data.synth.captions import (
+    BEARD_WORDS,
+    BODY_WORDS,
+    COLOUR_WORDS,
+    EYEWEAR_WORDS,
+    GARMENT_WORDS,
+    GENDER_NOUNS,
+    HAIR_COLOUR_WORDS,
+    PRONOUNS,
+    SKIN_WORDS,
+)
+from disreid.data.synth.factors import CLOTHING_FACTORS, IDENTITY_FACTORS
+from disreid.data.synth.population import SPLITS, sample_population
+
+SMALL = dict(persons=12, outfits=3, images_per_outfit=2, seed=0)
+GARMENT_PARTS = {
+    "upper": "upper_colour",
+    "lower": "lower_colour",
+    "shoes": "shoes_colour",
+    "bag": "bag_colour",
+}
+
+
+def words(*phrases: str) -> str:
+    """A regex that finds any of `phrases` as whole words ("glasses" is not found in "sunglasses")."""
+    return r"(?<![\w-])(" + "|".join(sorted(map(re.escape, phrases), key=len, reverse=True)) + r")(?![\w-])"
+
+
+def inverse(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {word: value for value, synonyms in table.items() for word in synonyms}
+
+
+def distance(a: dict[str, str], b: dict[str, str]) -> int:
+    return sum(a[name] != b[name] for name in a)
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "set"
+    generate_synthpedes(out, workers=1, progress=False, **SMALL)
+    return out
+
+
+@pytest.fixture(scope="module")
+def records(synth_dir) -> list[dict]:
+    return json.loads((synth_dir / ANNOTATIONS).read_text())
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(directory)): path.read_bytes() for path in directory.rglob("*") if path.is_file()
+    }
+
+
+def test_same_seed_gives_the_same_bytes_whatever_the_workers(synth_dir, tmp_path):
+    generate_synthpedes(tmp_path / "again", workers=2, progress=False, **SMALL)
+    assert files(tmp_path / "again") == files(synth_dir)
+
+
+def test_another_seed_gives_other_persons(records, tmp_path):
+    generate_synthpedes(tmp_path / "other", workers=1, progress=False, **dict(SMALL, seed=1))
+    other = json.loads((tmp_path / "other" / ANNOTATIONS).read_text())
+    assert [r["factors"]["identity"] for r in other] != [r["factors"]["identity"] for r in records]
+
+
+def test_records_are_cuhk_pedes_records_with_outfits_and_factors(synth_dir, records):
+    assert len(records) == SMALL["persons"] * SMALL["outfits"] * SMALL["images_per_outfit"]
+    for record in records:
+        assert record["split"] in SPLITS and record["view"] in ("front", "back", "side")
+        assert isinstance(record["id"], int) and isinstance(record["outfit"], int)
+        for key in ("captions", "id_captions", "cloth_captions"):
+            assert len(record[key]) == 2 and all(isinstance(text, str) and text for text in record[key])
+        assert record["captions"][0] != record["captions"][1]
+        assert set(record["factors"]["identity"]) == set(IDENTITY_FACTORS)
+        assert set(record["factors"]["clothing"]) == set(CLOTHING_FACTORS)
+        with Image.open(synth_dir / record["file_path"]) as image:
+            assert (image.format, image.mode, image.size) == ("PNG", "RGB", (64, 128))
+    assert sorted({r["id"] for r in records}) == list(range(1, SMALL["persons"] + 1))
+    assert len({r["file_path"] for r in records}) == len(records)
+    assert json.loads((synth_dir / MANIFEST).read_text())["seed"] == SMALL["seed"]
+
+
+def test_a_person_keeps_their_identity_across_outfits(records):
+    identities, outfits = defaultdict(set), defaultdict(set)
+    for record in records:
+        identities[record["id"]].add(json.dumps(record["factors"]["identity"], sort_keys=True))
+        outfits[record["id"]].add(record["outfit"])
+    assert all(len(found) == 1 for found in identities.values())
+    assert all(len(found) == SMALL["outfits"] for found in outfits.values())
+    assert len(set().union(*identities.values())) == SMALL["persons"]  # no two persons are identical
+
+
+def test_splits_have_disjoint_persons(records):
+    persons = {split: {r["id"] for r in records if r["split"] == split} for split in SPLITS}
+    assert all(persons.values())
+    assert not any(a & b for a, b in itertools.combinations(persons.values(), 2))
+
+
+def test_an_outfit_id_is_one_outfit_worn_by_at_most_two_persons(records):
+    clothing, wearers = defaultdict(set), defaultdict(set)
+    for record in records:
+        clothing[record["outfit"]].add(json.dumps(record["factors"]["clothing"], sort_keys=True))
+        wearers[record["outfit"]].add(record["id"])
+    assert all(len(found) == 1 for found in clothing.values())
+    assert len(set().union(*clothing.values())) == len(clothing)
+    assert max(map(len, wearers.values())) == 2
+
+
+def test_population_shares_outfits_and_has_lookalikes_in_every_split():
+    population = sample_population(np.random.default_rng(0), persons=200, outfits=3)
+    assert 0.15 < population.shared_outfits() / len(population.outfits) < 0.25
+    for split in SPLITS:
+        persons = [p for p in population.persons if p.split == split]
+        pairs = itertools.combinations(persons, 2)
+        assert any(distance(a.identity, b.identity) <= 2 for a, b in pairs), split
+        wearers = defaultdict(set)
+        for person in persons:
+            for outfit in person.outfits:
+                wearers[outfit].add(person.id)
+        assert any(len(ids) == 2 for ids in wearers.values()), split
+    for person in population.persons:
+        lowers = {population.outfits[outfit]["lower"] for outfit in person.outfits}
+        assert person.identity["gender"] == "female" or not lowers & {"skirt", "long skirt"}
+
+
+def test_caption_parts_are_clauses_of_the_caption(records):
+    for record in records:
+        for caption, *parts in zip(
+            record["captions"], record["id_captions"], record["cloth_captions"], strict=True
+        ):
+            for part in parts:
+                assert part.endswith(".")
+                assert all(clause in caption for clause in part[:-1].split(". "))
+
+
+def test_identity_parts_name_the_persons_factors(records):
+    hair, skin = inverse(HAIR_COLOUR_WORDS), inverse(SKIN_WORDS)
+    eyewear, build = inverse(EYEWEAR_WORDS), inverse(BODY_WORDS["build"])
+    nouns = inverse(GENDER_NOUNS) | {pronoun: gender for gender, pair in PRONOUNS.items() for pronoun in pair}
+    garments = [word for table in GARMENT_WORDS.values() for synonyms in table.values() for word in synonyms]
+    for record in records:
+        factors = record["factors"]["identity"]
+        for text in record["id_captions"]:
+            text = text.lower()
+            assert {nouns[word] for word in re.findall(words(*nouns), text)} == {factors["gender"]}
+            for word in re.findall(r"(\w+) (?:curly )?(?:hair|ponytail)\b", text):
+                assert hair.get(word, factors["hair_colour"]) == factors["hair_colour"], text
+            for word in re.findall(r"(\w+) skin\b", text):
+                assert skin[word] == factors["skin"], text
+            assert {eyewear[word] for word in re.findall(words(*eyewear), text)} <= {factors["eyewear"]}, text
+            assert {build[word] for word in re.findall(words(*build), text)} <= {factors["build"]}, text
+            assert not re.search(words(*BEARD_WORDS), text) or factors["beard"] == "beard", text
+            if record["view"] == "back":  # the face cannot be seen
+                assert not re.search(words(*eyewear, *BEARD_WORDS), text), text
+            assert not re.search(words(*garments), text), text
+
+
+def test_clothing_parts_name_the_outfits_factors(records):
+    colour = inverse(COLOUR_WORDS)
+    for record in records:
+        factors = record["factors"]["clothing"]
+        worn = {factors[name] for name in GARMENT_PARTS.values()}
+        for text in record["cloth_captions"]:
+            text = text.lower()
+            assert {colour[word] for word in re.findall(words(*colour), text)} <= worn, text
+            for part, table in GARMENT_WORDS.items():
+                value_of = inverse(table)
+                named = re.findall(r"(\w+ )?" + words(*value_of), text)
+                for colour_word, noun in named:
+                    assert part == "shoes" or value_of[noun] == factors[part], text
+                    if colour_word.strip() in colour:
+                        assert colour[colour_word.strip()] == factors[GARMENT_PARTS[part]], text
+            assert not re.search(words("hair", "skin", "glasses", "sunglasses", "beard"), text), text
+
+
+def test_cli_makes_a_set_then_previews_it(tmp_path):
+    out, sheet = tmp_path / "cli", tmp_path / "sheet.png"
+    args = ["synth", "--out", str(out), "--persons", "5", "--images-per-outfit", "1", "--workers", "1"]
+    assert main([*args, "--preview", str(sheet)]) == 0
+    assert len(json.loads((out / ANNOTATIONS).read_text())) == 5 * 3
+    made = (out / ANNOTATIONS).stat().st_mtime_ns
+    assert main(["synth", "--out", str(out), "--preview", str(tmp_path / "again.png")]) == 0
+    assert (out / ANNOTATIONS).stat().st_mtime_ns == made  # an existing set is previewed, not remade
+    with Image.open(sheet) as image:
+        image.verify()
+        assert image.format == "PNG"
+
+
+def test_preview_of_a_split(synth_dir, tmp_path):
+    path = make_preview(synth_dir, tmp_path / "test.png", persons=3, images=4, split="test")
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.height == 3 * (2 * 128 + 14)
+
+
+def test_bad_requests_fail_clearly(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="holds no SynthPedes set"):
+        generate_synthpedes(tmp_path, persons=5, workers=1, progress=False)
+    assert main(["synth", "--out", str(tmp_path / "tiny"), "--persons", "3", "--workers", "1"]) == 2
+    assert (tmp_path / "notes.txt").read_text() == "mine"
