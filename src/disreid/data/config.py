@@ -1,0 +1,26 @@
+"""DataConfig: which data set, and how training batches are drawn from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from disreid.data.transforms import CLIP_MEAN, CLIP_STD
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how batches are drawn from it."""
+
+    dataset: str = "synthpedes"  # a name in disreid.data.DATASETS
+    root: str = "data/synthpedes"  # data set folder; SynthPedes is generated there when missing
+    synth_persons: int = 200  # SynthPedes only: size of the generated set
+    synth_seed: int = 0
+    persons_per_batch: int = 16  # P of the identity-balanced P×K sampler
+    instances_per_person: int = 4  # K
+    num_workers: int = 0
+    mean: tuple[float, float, float] = CLIP_MEAN  # image normalisation
+    std: tuple[float, float, float] = CLIP_STD
+    flip: bool = True
+    crop_padding: int = 4
+    erasing_prob: float = 0.0
+    mismatch_prob: float = 0.0  # chance of swapping a clothing caption for another outfit's (cloth_match)

@@ -1,0 +1,100 @@
+"""Torch datasets over `ImageRecord`s: caption-image pairs for training, images and captions for evaluation.
+
+Items are dicts of named fields; an unknown outfit is -1 so that the default collate can stack it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from torch.utils.data import Dataset
+
+from disreid.data.annotations import ImageRecord
+from disreid.data.transforms import Transform
+
+
+class ImageReadError(OSError):
+    """An image named by an annotation file is missing or cannot be decoded."""
+
+
+def load_image(path: Path) -> Image.Image:
+    """The RGB image at `path`, decoded now, so that a bad file fails here with its name."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except OSError as error:  # missing files and PIL's decoding errors alike
+        raise ImageReadError(f"cannot read image {path}: {error}") from error
+
+
+class CaptionQueries(Dataset):
+    """One item per caption, IRRA's unit: the whole caption, its identity and clothing parts (the
+    whole caption where the record has no split parts) and the labels of its image."""
+
+    def __init__(self, records: Sequence[ImageRecord]) -> None:
+        self.records = records
+        self.pairs = [
+            (image, caption)
+            for image, record in enumerate(records)
+            for caption in range(len(record.captions))
+        ]
+        self.person_ids = [records[image].person_id for image, _ in self.pairs]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        image_index, caption_index = self.pairs[index]
+        record = self.records[image_index]
+        caption = record.captions[caption_index]
+        identity, clothing = (
+            caption if parts is None else parts[caption_index]
+            for parts in (record.identity_captions, record.clothing_captions)
+        )
+        return {
+            "caption": caption,
+            "identity_caption": identity,
+            "clothing_caption": clothing,
+            "person_id": record.person_id,
+            "outfit_id": _outfit(record),
+            "image_index": image_index,
+        }
+
+
+class CaptionPairs(CaptionQueries):
+    """Training pairs: each caption with its image, transformed. `person_ids` feeds the P×K sampler."""
+
+    def __init__(self, records: Sequence[ImageRecord], transform: Transform) -> None:
+        super().__init__(records)
+        self.transform = transform
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = super().__getitem__(index)
+        item["pixels"] = self.transform(load_image(self.records[item["image_index"]].path))
+        return item
+
+
+class GalleryImages(Dataset):
+    """Each image once, for the gallery side of evaluation."""
+
+    def __init__(self, records: Sequence[ImageRecord], transform: Transform) -> None:
+        self.records = records
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        record = self.records[index]
+        return {
+            "pixels": self.transform(load_image(record.path)),
+            "person_id": record.person_id,
+            "outfit_id": _outfit(record),
+            "index": index,
+        }
+
+
+def _outfit(record: ImageRecord) -> int:
+    return -1 if record.outfit_id is None else record.outfit_id
