@@ -25,7 +25,7 @@ class DisReIDConfig:
     text_checkpoint: str | None = None  # vit-bert only: hub name or local directory of BERT
     image_size: tuple[int, int] = (128, 64)  # (height, width) of the input images
     text_max_length: int = 77
-    text_pooling: str = "mean"  # "mean" (masked mean), "cls" or "eos" (last real token)
+    text_pooling: str | None = None  # "mean" (masked), "cls" or "eos" (last real token); None: backbone's
     embed_dim: int = 256  # the joint image-text space E
     disentangle: bool = True  # False: pooled image tokens project straight into the joint space
     num_heads: int = 8
@@ -41,7 +41,7 @@ class DisReIDConfig:
         self.image_size = tuple(self.image_size)
         if len(self.image_size) != 2:
             raise ValueError(f"image_size must be (height, width), got {self.image_size}")
-        if self.text_pooling not in ("mean", "cls", "eos"):
+        if self.text_pooling not in (None, "mean", "cls", "eos"):
             raise ValueError(f"text_pooling must be 'mean', 'cls' or 'eos', got {self.text_pooling!r}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,8 +29,7 @@ class AttentionBlock(nn.Module):
             raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
         self.num_heads = num_heads
         self.dropout = dropout
-        self.query = nn.Linear(dim, dim)
-        self.key_value = nn.Linear(dim, 2 * dim)
+        self.in_proj = nn.Linear(dim, 3 * dim)  # query, key and value projections in one matrix
         self.out = nn.Linear(dim, dim)
         self.norm = nn.LayerNorm(dim)
         self.ffn = (
@@ -51,8 +50,13 @@ class AttentionBlock(nn.Module):
     ) -> torch.Tensor:
         batch, length, dim = x.shape
         heads = self.num_heads
-        query = self.query(x).view(batch, length, heads, dim // heads).transpose(1, 2)
-        key, value = self.key_value(context).view(batch, -1, 2, heads, dim // heads).permute(2, 0, 3, 1, 4)
+        if context is x:  # self-attention: one matrix product for all three
+            query, key, value = self.in_proj(x).chunk(3, dim=-1)
+        else:
+            weight, bias = self.in_proj.weight, self.in_proj.bias
+            query = F.linear(x, weight[:dim], bias[:dim])
+            key, value = F.linear(context, weight[dim:], bias[dim:]).chunk(2, dim=-1)
+        query, key, value = (t.unflatten(-1, (heads, dim // heads)).transpose(1, 2) for t in (query, key, value))
         attn_mask = None if key_mask is None else key_mask[:, None, None, :]
         attended = F.scaled_dot_product_attention(
             query, key, value, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
