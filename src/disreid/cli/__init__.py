@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func`.
-COMMANDS = ["synth", "split_caption"]
+COMMANDS = ["synth", "split_caption", "index", "search", "demo", "train", "evaluate", "quickstart"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"disreid {args.command}: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

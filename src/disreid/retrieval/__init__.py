@@ -1,1 +1,33 @@
+"""Search a gallery: index a folder of images once, then find a person by description, by identity
+alone (whatever they wear) or by clothing alone."""
 
+from disreid.retrieval.index import (
+    IMAGE_EXTENSIONS,
+    MODES,
+    GalleryIndex,
+    Hit,
+    UpdateReport,
+    default_nprobe,
+    embed_images,
+    find_images,
+    resolve_model,
+)
+from disreid.retrieval.search import MAX_QUERY_CHARS, SearchResult, query_text, search
+from disreid.retrieval.sheet import contact_sheet
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "MAX_QUERY_CHARS",
+    "MODES",
+    "GalleryIndex",
+    "Hit",
+    "SearchResult",
+    "UpdateReport",
+    "contact_sheet",
+    "default_nprobe",
+    "embed_images",
+    "find_images",
+    "query_text",
+    "resolve_model",
+    "search",
+]

@@ -1,0 +1,35 @@
+"""`disreid demo`: a web page to search an index by description."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="search an index from a web page",
+        description="Serve a web page (Gradio) with a query box, the search mode and a grid of the best "
+        "matching images of an index. Only the images of the index are served. Needs the `demo` extra: "
+        "pip install 'disreid[demo]'.",
+    )
+    parser.add_argument("--index", type=Path, required=True, metavar="INDEX_DIR")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every network, with no login)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from disreid.demo import launch
+    except ModuleNotFoundError as error:
+        if error.name != "gradio":
+            raise
+        raise ValueError("the demo needs Gradio: pip install 'disreid[demo]'") from error
+    from disreid.retrieval import GalleryIndex
+
+    launch(GalleryIndex.load(args.index), host=args.host, port=args.port)
+    return 0

@@ -1,0 +1,49 @@
+"""AdamW with one learning rate for pretrained encoders and another for new layers; warm-up then cosine."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+from disreid.config import TrainConfig
+from disreid.model import DisReID
+
+ENCODERS = ("image_encoder.", "text_encoder.")
+
+
+def build_optimizer(model: DisReID, config: TrainConfig) -> torch.optim.AdamW:
+    """Every trainable parameter of the model, and nothing else, goes to the optimizer.
+
+    Biases and normalisation weights (1-D tensors) are not decayed. With a pretrained backbone the new
+    layers (DisentangleModule, heads) learn `new_layer_lr_factor` times faster than the encoders.
+    """
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        if parameter.requires_grad:
+            key = (name.startswith(ENCODERS), parameter.dim() >= 2)
+            groups.setdefault(key, []).append(parameter)
+    param_groups = [
+        {
+            "params": params,
+            "lr": config.lr * (1.0 if pretrained else config.new_layer_lr_factor),
+            "weight_decay": config.weight_decay if decayed else 0.0,
+        }
+        for (pretrained, decayed), params in sorted(groups.items())
+    ]
+    return torch.optim.AdamW(param_groups)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int) -> LambdaLR:
+    """Linear warm-up from 10 % of each group's rate over `warmup_epochs`, then cosine decay to 0."""
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = min(total, round(config.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return 0.1 + 0.9 * step / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return LambdaLR(optimizer, factor)

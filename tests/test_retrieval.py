@@ -1,0 +1,341 @@
+"""Gallery search: indexing a folder, searching it by description, the contact sheet and the web demo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from math import comb
+from pathlib import Path
+
+import faiss
+import httpx
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import small_config
+from disreid.cli import main
+from disreid.cli import search as cli_search
+from disreid.data import CLIP_MEAN, CLIP_STD, ImageRecord, build_transforms, load_image, read_cuhk_pedes
+from disreid.data.synth import ANNOTATIONS, generate_synthpedes
+from disreid.losses import AdvancedLoss
+from disreid.model import DisReID, build_model
+from disreid.retrieval import (
+    MAX_QUERY_CHARS,
+    MODES,
+    GalleryIndex,
+    UpdateReport,
+    find_images,
+    query_text,
+    search,
+)
+
+REAL_IMAGES = Path(__file__).parents[2] / "shared" / "realdata" / "images"
+CHROMIUM = Path("/usr/bin/chromium")
+PERSONS, IMAGES_PER_PERSON, STEPS = 24, 4, 120
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Models this small run as fast on one thread, and many times faster when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory) -> Path:
+    """A SynthPedes set of 24 persons in 2 outfits, 2 images each: 96 images."""
+    root = tmp_path_factory.mktemp("synth") / "set"
+    generate_synthpedes(
+        root, PERSONS, outfits=2, images_per_outfit=2, height=64, width=32, workers=1, progress=False
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def model_dir(gallery, tmp_path_factory) -> Path:
+    """A tiny model trained on the gallery for a few seconds: enough for a caption to find its person
+    far more often than chance, which only happens if indexing and search embed images and text exactly
+    as training did (same normalisation, same rows for the same paths)."""
+    records = read_cuhk_pedes(gallery / ANNOTATIONS)
+    torch.manual_seed(0)
+    model = build_model(
+        small_config(num_classes=PERSONS), [text for record in records for text in record.captions]
+    )
+    train(model, records)
+    directory = tmp_path_factory.mktemp("model")
+    model.eval().save_pretrained(directory)
+    return directory
+
+
+def train(model: DisReID, records: list[ImageRecord]) -> None:
+    """A plain loop of AdvancedLoss and AdamW over random batches of the (preloaded) images."""
+    transform = build_transforms(model.config.image_size, train=False, mean=CLIP_MEAN, std=CLIP_STD)
+    pixels = torch.stack([transform(load_image(record.path)) for record in records])
+    classes = {person: label for label, person in enumerate(sorted({record.person_id for record in records}))}
+    labels = torch.tensor([classes[record.person_id] for record in records])
+    outfits = torch.tensor([record.outfit_id for record in records])
+    loss, optimizer = AdvancedLoss(), torch.optim.AdamW(model.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    model.train()
+    for _ in range(STEPS):
+        batch = torch.randperm(len(records), generator=generator)[:32].tolist()
+        pick = [records[row] for row in batch]
+        caption = torch.randint(2, (len(batch),), generator=generator).tolist()
+        output = model(
+            pixels[batch],
+            [record.captions[c] for record, c in zip(pick, caption, strict=True)],
+            [record.identity_captions[c] for record, c in zip(pick, caption, strict=True)],
+            [record.clothing_captions[c] for record, c in zip(pick, caption, strict=True)],
+        )
+        optimizer.zero_grad()
+        loss(output, labels[batch], outfit_ids=outfits[batch])["total"].backward()
+        optimizer.step()
+
+
+@pytest.fixture(scope="module")
+def index_dir(gallery, model_dir, tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("index") / "index"
+    assert disreid("index", "--model", model_dir, "--images", gallery, "--out", directory) == 0
+    return directory
+
+
+@pytest.fixture(scope="module")
+def index(index_dir) -> GalleryIndex:
+    return GalleryIndex.load(index_dir)
+
+
+def disreid(*args: object) -> int:
+    """The command line, as `disreid ARGS...`."""
+    return main([str(arg) for arg in args])
+
+
+def copy_images(gallery: Path, target: Path, count: int) -> list[str]:
+    paths = find_images(gallery)[:count]
+    for path in paths:
+        (target / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(gallery / path, target / path)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------- search
+def test_a_caption_finds_its_person_more_often_than_chance(gallery, index):
+    records = read_cuhk_pedes(gallery / ANNOTATIONS)
+    person = {record.path.relative_to(gallery).as_posix(): record.person_id for record in records}
+    assert sorted(person) == sorted(index.paths)
+    chance = 1 - comb(len(records) - IMAGES_PER_PERSON, 5) / comb(len(records), 5)  # about 0.2
+    for mode in ("full", "identity", "clothing"):
+        found = [
+            any(
+                person[hit.path] == record.person_id
+                for hit in search(index, record.captions[0], mode, 5).hits
+            )
+            for record in records
+        ]
+        assert np.mean(found) > (3 if mode == "full" else 2) * chance, mode
+
+
+def test_identity_and_clothing_modes_search_their_part_of_the_query():
+    query = "A tall man with short black hair wears a green shirt and grey trousers."
+    identity, clothing = query_text(query, "identity"), query_text(query, "clothing")
+    assert "hair" in identity and "shirt" not in identity
+    assert "shirt" in clothing and "hair" not in clothing
+    assert query_text(query, "full") == query
+    assert query_text("a red coat", "identity") == "a red coat"  # nothing of the identity kind: all of it
+    assert cli_search.MODES == MODES  # written out there to keep `disreid --help` fast
+
+
+@pytest.mark.parametrize("query", ["", "   ", "a" * (MAX_QUERY_CHARS + 1)])
+def test_empty_and_overlong_queries_are_refused_clearly(index_dir, query, capsys):
+    assert disreid("search", "--index", index_dir, query) == 2
+    error = capsys.readouterr().err
+    assert "empty" in error or f"{MAX_QUERY_CHARS} at most" in error
+
+
+def test_search_json(index_dir, index, capsys):
+    query = "a woman in a red coat"
+    assert disreid("search", "--index", index_dir, query, "--mode", "clothing", "-k", 3, "--json") == 0
+    output = json.loads(capsys.readouterr().out)
+    assert set(output) == {"query", "mode", "text", "results"}
+    assert output["query"] == query and output["mode"] == "clothing"
+    assert len(output["results"]) == 3 and all(set(hit) == {"path", "score"} for hit in output["results"])
+    scores = [hit["score"] for hit in output["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(
+        Path(hit["path"]).is_file() and Path(hit["path"]).is_relative_to(index.root)
+        for hit in output["results"]
+    )
+
+
+def test_contact_sheet_is_a_png(index_dir, tmp_path, capsys):
+    sheet = tmp_path / "sheets" / "top.png"
+    assert disreid("search", "--index", index_dir, "a man with a backpack", "-k", 7, "--sheet", sheet) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 7
+    with Image.open(sheet) as image:
+        assert image.format == "PNG" and image.width >= 5 * 96
+        image.verify()
+
+
+def test_ivf_index_finds_what_exact_search_finds(index, tmp_path):
+    ivf = GalleryIndex.build(index.model, index.root, nlist=4, nprobe=4, progress=False)
+    query = index.model.encode_text(["a woman in a red coat"])[0].detach()
+    assert [hit.path for hit in ivf.search(query, k=5)] == [hit.path for hit in index.search(query, k=5)]
+    ivf.save(tmp_path / "ivf")
+    loaded = GalleryIndex.load(tmp_path / "ivf")
+    assert (loaded.nlist, loaded.nprobe, faiss.extract_index_ivf(loaded.indexes["full"]).nprobe) == (4, 4, 4)
+    assert loaded.update(progress=False) == UpdateReport([], [], {})
+    np.testing.assert_array_equal(loaded.vectors()["clothing"], ivf.vectors()["clothing"])
+    with pytest.raises(ValueError, match="at least 1000 images"):
+        GalleryIndex.build(index.model, index.root, nlist=1000, progress=False)
+
+
+# ----------------------------------------------------------------------------------------- indexing
+@pytest.mark.skipif(not REAL_IMAGES.is_dir(), reason=f"no real crops at {REAL_IMAGES}")
+def test_indexes_real_crops(model_dir, tmp_path):
+    out = tmp_path / "index"
+    assert disreid("index", "--model", model_dir, "--images", REAL_IMAGES, "--out", out) == 0
+    index = GalleryIndex.load(out)
+    assert len(index.paths) == len(list(REAL_IMAGES.glob("*.png"))) and not index.skipped
+    hits = search(index, "a man in a dark jacket and blue jeans with a black bag", "identity", 20).hits
+    assert sorted(hit.path for hit in hits) == sorted(index.paths)
+
+
+def test_update_embeds_only_new_files_and_drops_deleted_ones(
+    gallery, model_dir, tmp_path, monkeypatch, capsys
+):
+    images, out = tmp_path / "images", tmp_path / "index"
+    first = copy_images(gallery, images, 10)
+    assert disreid("index", "--model", model_dir, "--images", images, "--out", out) == 0
+    before = GalleryIndex.load(out)
+    (images / first[0]).unlink()
+    new = sorted(find_images(gallery)[10:13])
+    for path in new:
+        shutil.copy(gallery / path, images / Path(path).with_suffix(".PNG").name)
+    embedded = []
+    encode_image = DisReID.encode_image
+
+    def counting_encode_image(self, pixels):
+        embedded.append(len(pixels))
+        return encode_image(self, pixels)
+
+    monkeypatch.setattr(DisReID, "encode_image", counting_encode_image)
+    assert disreid("index", "--update", "--out", out) == 0
+    assert "added 3 images, removed 1" in capsys.readouterr().out
+    after = GalleryIndex.load(out)
+    assert sum(embedded) == 3
+    assert after.paths == first[1:] + sorted(Path(path).with_suffix(".PNG").name for path in new)
+    np.testing.assert_array_equal(after.vectors()["identity"][:9], before.vectors()["identity"][1:])
+
+
+def test_unreadable_files_are_skipped_and_listed(gallery, model_dir, tmp_path, capsys):
+    images, out = tmp_path / "images", tmp_path / "index"
+    copy_images(gallery, images, 3)
+    good = find_images(images)[0]
+    (images / "truncated.png").write_bytes((images / good).read_bytes()[:200])
+    (images / "notes.jpg").write_text("this is text, not a JPEG")
+    (images / "notes.txt").write_text("not an image extension: never looked at")
+    assert disreid("index", "--model", model_dir, "--images", images, "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 2" in printed and "truncated.png" in printed and "notes.jpg" in printed
+    index = GalleryIndex.load(out)
+    assert sorted(index.skipped) == ["notes.jpg", "truncated.png"] and len(index.paths) == 3
+    assert sorted(json.loads((out / "meta.json").read_text())["skipped"]) == ["notes.jpg", "truncated.png"]
+
+
+def test_an_interrupted_build_leaves_the_old_index_intact(
+    gallery, model_dir, index_dir, tmp_path, monkeypatch
+):
+    images, out = tmp_path / "images", tmp_path / "index"
+    copy_images(gallery, images, 3)
+    shutil.copytree(index_dir, out)
+    command = ("index", "--model", model_dir, "--images", images, "--out", out)
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DisReID, "encode_image", interrupt)  # while embedding
+    with pytest.raises(KeyboardInterrupt):
+        disreid(*command)
+    monkeypatch.undo()
+    monkeypatch.setattr(faiss, "write_index", interrupt)  # while writing the new index
+    with pytest.raises(KeyboardInterrupt):
+        disreid(*command)
+    assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["images", "index"]  # no half-written folder
+
+
+def test_missing_index_or_model_fails_clearly(gallery, tmp_path, capsys):
+    assert disreid("search", "--index", tmp_path, "a man") == 2
+    assert "not a disreid index" in capsys.readouterr().err
+    assert disreid("index", "--model", tmp_path, "--images", gallery, "--out", tmp_path / "i") == 2
+    assert "neither a run folder" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------- demo
+def test_only_indexed_images_resolve(index, tmp_path):
+    assert index.resolve(index.paths[0]) == (index.root / index.paths[0]).resolve()
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"")
+    for path in ["../secret.png", str(outside), "/etc/passwd", ANNOTATIONS, "imgs/../" + index.paths[0]]:
+        with pytest.raises(PermissionError):
+            index.resolve(path)
+
+
+def test_a_link_out_of_the_images_folder_is_refused(gallery, model_dir, tmp_path):
+    images = tmp_path / "images"
+    copy_images(gallery, images, 2)
+    secret = tmp_path / "secret.png"
+    shutil.copy(gallery / find_images(gallery)[5], secret)
+    (images / "link.png").symlink_to(secret)
+    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, progress=False)
+    assert "link.png" in index.paths
+    with pytest.raises(PermissionError, match="outside"):
+        index.resolve("link.png")
+
+
+@pytest.fixture(scope="module")
+def demo(index):
+    from disreid.demo import launch
+
+    server = launch(index, port=None, block=False)
+    yield server
+    server.close()
+
+
+def test_demo_serves_the_images_folder_and_nothing_else(demo, index, tmp_path):
+    def status(path: Path) -> int:
+        return httpx.get(f"{demo.local_url}gradio_api/file={path}").status_code
+
+    secret = tmp_path / "secret.png"
+    shutil.copy(index.root / index.paths[0], secret)
+    assert status(index.root / index.paths[0]) == 200
+    assert status(secret) == 403
+    assert status(index.root / ".." / secret.name) == 403
+    assert status(Path(__file__)) == 403
+
+
+@pytest.mark.browser
+def test_demo_in_a_browser(demo):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    args += ["--disable-component-update", "--disable-sync", "--no-first-run"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        page = browser.new_page()
+        page.goto(demo.local_url)
+        page.get_by_label("Description").fill("a woman with long black hair in a red coat")
+        page.get_by_text("identity", exact=True).click()
+        page.locator("#search").click()
+        images = page.locator("#results img")
+        images.first.wait_for(timeout=30_000)
+        assert images.count() == 12
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#results img')].every(i => i.naturalWidth)"
+        )
+        assert page.locator("#results").get_by_text("·").count() >= 1  # "score · path" captions
+        browser.close()
