@@ -16,13 +16,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from transformers import CLIPConfig, CLIPModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import save, time_call  # noqa: E402
+from _timing import save, save_clip_vit_b16, time_call  # noqa: E402
 from disreid.losses import AdvancedLoss  # noqa: E402
 from disreid.model import DisentangleModule, DisReIDConfig, build_model  # noqa: E402
-from disreid.model.tokenizer import build_word_tokenizer  # noqa: E402
 
 
 class MultiheadAttentionBlock(nn.Module):
@@ -103,10 +101,7 @@ def main() -> None:
     }
 
     with tempfile.TemporaryDirectory() as checkpoint:
-        tokenizer = build_word_tokenizer(["a man with short black hair is wearing a red jacket blue jeans"])
-        text = {"vocab_size": len(tokenizer), "eos_token_id": tokenizer.sep_token_id}
-        CLIPModel(CLIPConfig(text_config=text, vision_config={"patch_size": 16})).save_pretrained(checkpoint)
-        tokenizer.save_pretrained(checkpoint)
+        save_clip_vit_b16(checkpoint, ["a man with short black hair is wearing a red jacket blue jeans"])
         config = DisReIDConfig(
             backbone="clip", checkpoint=checkpoint, image_size=(384, 128), embed_dim=512, num_classes=1000
         )

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _timing import save  # noqa: E402
+from _timing import memory_kib, reset_peak_memory, save  # noqa: E402
 from disreid.evaluation.metrics import rank  # noqa: E402
 
 # Test sets: (queries, gallery images, persons, captions per image, Dirichlet concentration of the
@@ -34,18 +34,24 @@ KS = (1, 5, 10)
 TARGET_SPEEDUP = 2.0
 
 
-def make_case(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A gallery sorted by person and the captions of its images in order, as the data sets come. Scores
-    are Gaussian noise, three units higher for the query's own person: metrics of a middling model."""
+def make_labels(name: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Person ids of the queries and of the gallery: a gallery sorted by person and the captions of its
+    images in order, as the data sets come."""
     queries, images, persons, captions_per_image, concentration = CASES[name]
-    rng = np.random.default_rng(seed)
     per_person = 1 + rng.multinomial(images - persons, rng.dirichlet(np.full(persons, concentration)))
     gallery_pids = np.repeat(np.arange(1, persons + 1), per_person)
     captions = np.full(images, captions_per_image)
     captions[rng.choice(images, queries - captions.sum(), replace=False)] += 1
-    query_pids = np.repeat(gallery_pids, captions)
-    similarity = rng.standard_normal((queries, images), dtype=np.float32)
-    for pid in range(1, persons + 1):
+    return np.repeat(gallery_pids, captions), gallery_pids
+
+
+def make_case(name: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Similarities of the case's size: Gaussian noise, three units higher for the query's own person:
+    metrics of a middling model."""
+    rng = np.random.default_rng(seed)
+    query_pids, gallery_pids = make_labels(name, rng)
+    similarity = rng.standard_normal((len(query_pids), len(gallery_pids)), dtype=np.float32)
+    for pid in np.unique(gallery_pids):
         rows, columns = np.flatnonzero(query_pids == pid), np.flatnonzero(gallery_pids == pid)
         similarity[rows[:, None], columns] += 3.0
     return torch.from_numpy(similarity), torch.from_numpy(query_pids), torch.from_numpy(gallery_pids)
@@ -77,17 +83,11 @@ def argsort_rank(similarity, query_pids, gallery_pids, ks=KS, chunk_size=1024) -
 IMPLEMENTATIONS = {"disreid": rank, "argsort": argsort_rank}
 
 
-def memory_kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field))
-
-
 def worker(case: str, implementation: str, chunk_size: int) -> None:
     """Runs in a fresh process; prints its measurements as JSON."""
     similarity, query_pids, gallery_pids = make_case(case)
     before = memory_kib("VmRSS:")
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")  # resets the peak (VmHWM) to the current resident size
+    reset_peak_memory()
     start = time.perf_counter()
     metrics = IMPLEMENTATIONS[implementation](similarity, query_pids, gallery_pids, KS, chunk_size=chunk_size)
     seconds = time.perf_counter() - start

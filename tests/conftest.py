@@ -1,12 +1,15 @@
-"""Shared fixtures: tiny models of every backbone, built offline."""
+"""Shared fixtures: tiny models of every backbone, built offline, and a small CUHK-PEDES."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 
@@ -88,3 +91,79 @@ def any_model(request, clip_checkpoint, vit_bert_checkpoints) -> DisReID:
         vit_dir, bert_dir = vit_bert_checkpoints
         return build_model(small_config("vit-bert", checkpoint=str(vit_dir), text_checkpoint=str(bert_dir)))
     return build_model(small_config(), CAPTIONS)
+
+
+# Colours as CUHK-PEDES annotators name them, and the RGB a crop of that person is painted with.
+COLOURS = {
+    "red": (200, 30, 30), "blue": (30, 60, 200), "black": (20, 20, 20), "white": (235, 235, 235),
+    "green": (40, 150, 60), "grey": (128, 128, 128), "yellow": (230, 200, 40), "pink": (240, 150, 180),
+}  # fmt: skip
+HAIR = ["short black hair", "long brown hair", "a black ponytail", "short grey hair", "long blond hair"]
+TOPS = ["jacket", "t-shirt", "coat", "sweater", "shirt"]
+BOTTOMS = ["jeans", "trousers", "shorts", "skirt"]
+SHOES = ["white sneakers", "black shoes", "brown boots"]
+BAGS = ["a black backpack", "a red handbag", "a white shoulder bag"]
+TEMPLATES = [
+    "A {age} {person} with {hair} is wearing a {top_colour} {top}, {bottom_colour} {bottom} and {shoes}.",
+    "The {person} has {hair}. {pronoun} wears a {top_colour} {top} with {bottom_colour} {bottom} and "
+    "carries {bag}.",
+    "This {age} {person} is walking forward. {pronoun} is dressed in a {top_colour} {top} and "
+    "{bottom_colour} {bottom}, with {shoes} and {bag}.",
+]
+
+
+def write_cuhk_pedes(
+    root: Path, splits: dict[str, int] | None = None, images_per_person: int = 2, seed: int = 0
+) -> Path:
+    """A small CUHK-PEDES as its authors hand it out: `reid_raw.json` (ids from 1, two real-looking
+    captions per image) beside `imgs/`, whose 32×16 crops are painted in the person's clothing colours."""
+    splits = splits or {"train": 8, "val": 4, "test": 4}
+    rng = np.random.default_rng(seed)
+    records, person_id = [], 0
+    for split, persons in splits.items():
+        for _ in range(persons):
+            person_id += 1
+            woman = bool(rng.integers(2))
+            top_colour, bottom_colour = rng.choice(list(COLOURS), 2, replace=False)
+            words = {
+                "person": "woman" if woman else "man", "pronoun": "She" if woman else "He",
+                "age": rng.choice(["young", "middle-aged", "tall", "short"]), "hair": rng.choice(HAIR),
+                "top_colour": top_colour, "top": rng.choice(TOPS), "bottom_colour": bottom_colour,
+                "bottom": rng.choice(BOTTOMS), "shoes": rng.choice(SHOES), "bag": rng.choice(BAGS),
+            }  # fmt: skip
+            for image in range(images_per_person):
+                file_path = f"CUHK03/{person_id:04d}_{image}.png"
+                (root / "imgs" / "CUHK03").mkdir(parents=True, exist_ok=True)
+                _paint(COLOURS[top_colour], COLOURS[bottom_colour], rng).save(root / "imgs" / file_path)
+                captions = [template.format(**words) for template in rng.choice(TEMPLATES, 2, replace=False)]
+                tokens = [caption.lower().rstrip(".").split() for caption in captions]
+                records.append(
+                    {"split": split, "captions": captions, "file_path": file_path, "processed_tokens": tokens,
+                     "id": person_id}
+                )  # fmt: skip
+    (root / "reid_raw.json").write_text(json.dumps(records), encoding="utf-8")
+    return root
+
+
+def _paint(top: tuple[int, ...], bottom: tuple[int, ...], rng: np.random.Generator) -> Image.Image:
+    """A 32×16 crop: head, upper garment and lower garment colours, with noise."""
+    pixels = np.empty((32, 16, 3), dtype=np.int64)
+    pixels[:6], pixels[6:18], pixels[18:] = (90, 60, 40), top, bottom
+    return Image.fromarray(np.clip(pixels + rng.integers(-20, 21, pixels.shape), 0, 255).astype(np.uint8))
+
+
+@pytest.fixture
+def cuhk_pedes_root(tmp_path) -> Path:
+    """A fresh small CUHK-PEDES (8 training, 4 validation and 4 test persons) per test: `prepare` writes
+    into it."""
+    return write_cuhk_pedes(tmp_path / "CUHK-PEDES")
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models gain nothing from several threads, which only wait on each other when the cores are
+    busy with other work (tens of times slower on a loaded two-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

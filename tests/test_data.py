@@ -63,7 +63,10 @@ def test_reads_cuhk_pedes_and_synthpedes_records(tmp_path):
 
     assert cuhk.path == tmp_path / "CUHK01/0001001.png"  # relative to the annotation file by default
     assert (cuhk.person_id, cuhk.split, cuhk.captions) == (1, "train", tuple(CUHK_RECORD["captions"]))
-    assert (cuhk.identity_captions, cuhk.clothing_captions, cuhk.outfit_id, cuhk.factors) == (None,) * 4
+    # Real captions carry no parts: the caption splitter's ("" where a caption names no identity).
+    assert cuhk.identity_captions == ("A man", "")
+    assert cuhk.clothing_captions == ("in a red coat", "He wears a red coat and black shoes")
+    assert (cuhk.outfit_id, cuhk.factors) == (None, None)
     assert synth.identity_captions == ("A tall woman with short hair",)
     assert synth.clothing_captions == ("wears a blue skirt",)
     assert (synth.outfit_id, synth.factors) == (7, SYNTH_RECORD["factors"])
@@ -111,9 +114,10 @@ def test_datasets_items(tmp_path):
     assert len(pairs) == 3 and pairs.person_ids == [1, 1, 2]
     second, third = pairs[1], pairs[2]
     assert second["pixels"].shape == (3, 8, 4)
-    # No split parts in a CUHK-PEDES record: both parts fall back to the whole caption.
+    # This caption names no identity: the whole caption stands in for that part.
     whole = CUHK_RECORD["captions"][1]
-    assert (second["caption"], second["identity_caption"], second["clothing_caption"]) == (whole,) * 3
+    assert (second["caption"], second["identity_caption"]) == (whole, whole)
+    assert second["clothing_caption"] == "He wears a red coat and black shoes"
     assert (second["person_id"], second["outfit_id"], second["image_index"]) == (1, -1, 0)
     parts = (*SYNTH_RECORD["id_captions"], *SYNTH_RECORD["cloth_captions"])
     assert (third["identity_caption"], third["clothing_caption"]) == parts

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from disreid.evaluation.metrics import rank
+from disreid.evaluation.metrics import LazySimilarity, rank
 
 
 def reference_rank(similarity, query_pids, gallery_pids, ks, query_groups=None, gallery_groups=None) -> dict:
@@ -128,6 +128,26 @@ def test_inputs_and_chunk_size_do_not_change_results():
     assert rank(torch.from_numpy(similarity).bfloat16(), query_pids, gallery_pids) == rank(
         torch.from_numpy(similarity).bfloat16().float(), query_pids, gallery_pids
     )
+
+
+def test_lazy_similarity_ranks_as_the_whole_matrix():
+    """Small-integer features make every product exact, so the chunked and the dense similarities are
+    equal bit for bit, ties (which the gallery index breaks) included."""
+    rng = np.random.default_rng(0)
+    queries = torch.from_numpy(rng.integers(-2, 3, size=(53, 6)).astype(np.float32))
+    gallery = torch.from_numpy(rng.integers(-2, 3, size=(41, 6)).astype(np.float32))
+    query_pids, gallery_pids = rng.integers(0, 8, 53), rng.integers(0, 8, 41)
+    query_groups, gallery_groups = rng.integers(0, 3, 53), rng.integers(0, 3, 41)
+    lazy, dense = LazySimilarity(queries, gallery), queries @ gallery.t()
+    assert rank(lazy, query_pids, gallery_pids, chunk_size=7) == rank(dense, query_pids, gallery_pids)
+    groups = {"query_groups": query_groups, "gallery_groups": gallery_groups}
+    assert rank(lazy, query_pids, gallery_pids, chunk_size=5, **groups) == rank(
+        dense, query_pids, gallery_pids, **groups
+    )
+    with pytest.raises(ValueError, match="expected \\[queries, E\\] and \\[gallery, E\\]"):
+        LazySimilarity(queries, gallery[:, :5])
+    with pytest.raises(ValueError, match="shape"):
+        rank(lazy, query_pids[:-1], gallery_pids)
 
 
 def test_rejects_bad_input():

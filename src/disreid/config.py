@@ -76,7 +76,9 @@ def find_config(name: str | Path) -> Path:
     raise FileNotFoundError(f"config file {name} does not exist (configs shipped with disreid: {shipped})")
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
     """Read a YAML experiment file (or the defaults), then apply `section.field=value` overrides.
 
     Values of overrides are parsed as YAML (`3`, `1e-4`, `true`, `[384, 128]`). Unknown sections or

@@ -7,7 +7,18 @@ import importlib
 import sys
 
 # Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func`.
-COMMANDS = ["synth", "split_caption", "index", "search", "demo", "train", "evaluate", "quickstart"]
+COMMANDS = [
+    "synth",
+    "split_caption",
+    "prepare",
+    "index",
+    "search",
+    "demo",
+    "train",
+    "evaluate",
+    "quickstart",
+    "report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="evaluate a trained model on a data split",
+        "evaluate",
+        help="evaluate a trained model on a data split",
         description="Evaluate a model: standard protocol (full, identity, clothing), clothes-changing "
         "protocol (where outfits are labelled) and the disentanglement report.",
     )

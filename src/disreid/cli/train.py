@@ -8,27 +8,37 @@ from pathlib import Path
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model from an experiment config",
+        "train",
+        help="train a model from an experiment config",
         description="Train a model. The run folder receives the resolved config, checkpoints (last/, best/), "
         "metrics.csv, validation.csv and TensorBoard event files.",
     )
     parser.add_argument("--config", type=Path, help="experiment YAML file, e.g. configs/synth_tiny.yaml")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config field, e.g. --set train.epochs=5 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field, e.g. --set train.epochs=5 (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<config name>)")
-    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the run folder's last checkpoint"
+    )
+    parser.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="skip the figures and report.html written at the end (see `disreid report`)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from disreid.training import distributed
-
-    with distributed.process_group():  # under torchrun: one process per GPU, see training/distributed.py
-        return _train(args)
-
-
-def _train(args: argparse.Namespace) -> int:
+    from disreid.config import load_config
     from disreid.training import Trainer, distributed
+    from disreid.training.trainer import resolve_device
 
     config = load_config(args.config, args.overrides)
     out = args.out or Path("runs") / (args.config.stem if args.config else "default")
@@ -38,7 +48,15 @@ def _train(args: argparse.Namespace) -> int:
             config = load_config(config_path, args.overrides)
     elif (out / "last").exists():
         raise ValueError(f"{out} already holds a run: pass --resume to continue it or --out for a new one")
-    best = Trainer(config, out, resume=args.resume).fit()
-    if distributed.rank() == 0:
-        print(f"best validation R@1 {best:.2f}; model in {out / 'best' / 'model'}")
+    with distributed.process_group(resolve_device(config.train.device)):  # under torchrun: one per device
+        best = Trainer(config, out, resume=args.resume).fit()
+        if distributed.rank() == 0:
+            print(f"best validation R@1 {best:.2f}; model in {out / 'best' / 'model'}")
+            if args.report:
+                from disreid.report import make_report
+
+                try:
+                    print(f"report: {make_report(out, device=config.train.device, progress=False)}")
+                except (ValueError, FileNotFoundError) as error:  # the model is saved: say why, go on
+                    print(f"no report: {error}")
     return 0

@@ -1,13 +1,20 @@
 """Data: annotation readers, datasets, transforms and the identity-balanced sampler."""
 
-from disreid.data.annotations import AnnotationError, ImageRecord, read_cuhk_pedes
-from disreid.data.build import DATASETS, load_records, register_dataset
+from disreid.data.annotations import (
+    AnnotationError,
+    ImageRecord,
+    read_cuhk_pedes,
+    read_icfg_pedes,
+    read_rstpreid,
+)
+from disreid.data.build import BENCHMARKS, DATASETS, Benchmark, load_records, register_dataset
 from disreid.data.config import DataConfig
 from disreid.data.datasets import CaptionPairs, CaptionQueries, GalleryImages, ImageReadError, load_image
 from disreid.data.sampler import IdentityBatchSampler
 from disreid.data.transforms import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, build_transforms
 
 __all__ = [
+    "BENCHMARKS",
     "CLIP_MEAN",
     "CLIP_STD",
     "DATASETS",
@@ -15,6 +22,7 @@ __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "AnnotationError",
+    "Benchmark",
     "CaptionPairs",
     "CaptionQueries",
     "GalleryImages",
@@ -25,5 +33,7 @@ __all__ = [
     "load_image",
     "load_records",
     "read_cuhk_pedes",
+    "read_icfg_pedes",
+    "read_rstpreid",
     "register_dataset",
 ]

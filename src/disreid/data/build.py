@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from disreid.data.annotations import ImageRecord, read_cuhk_pedes, read_icfg_pedes, read_rstpreid
 from disreid.data.config import DataConfig
-from disreid.data.annotations import ImageRecord, read_cuhk_pedes
 
 DatasetReader = Callable[[Path, str, DataConfig], list[ImageRecord]]
 DATASETS: dict[str, DatasetReader] = {}
@@ -26,14 +27,48 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
     from disreid.data.synth import ANNOTATIONS, generate_synthpedes
 
     if not (root / ANNOTATIONS).is_file():
-        generate_synthpedes(root, persons=config.synth_persons, seed=config.synth_seed)
+        generate_synthpedes(
+            root, persons=config.synth_persons, seed=config.synth_seed, split_fractions=config.synth_split
+        )
     return read_cuhk_pedes(root / ANNOTATIONS, root, split)
 
 
-@register_dataset("cuhk-pedes")
-def cuhk_pedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
-    """CUHK-PEDES as its authors hand it out: `reid_raw.json` beside the `imgs/` folder."""
-    return read_cuhk_pedes(root / "reid_raw.json", root / "imgs", split)
+@dataclass(frozen=True)
+class Benchmark:
+    """A published data set as its authors hand it out (`root/annotations` beside the images in
+    `root/imgs`, IRRA's layout) and the sizes of its official splits, which `disreid prepare` checks."""
+
+    annotations: str
+    reader: Callable[[Path, Path | None, str | None], list[ImageRecord]]
+    splits: dict[str, tuple[int, int, int]]  # split -> published (persons, images, captions)
+    images: str = "imgs"
+
+    def __call__(self, root: Path, split: str | None, config: DataConfig | None = None) -> list[ImageRecord]:
+        annotation_file = root / self.annotations
+        if not annotation_file.is_file():
+            raise FileNotFoundError(
+                f"{annotation_file} is missing: {root} should hold {self.annotations} beside the "
+                f"{self.images}/ folder (README.md, Data sets)"
+            )
+        return self.reader(annotation_file, root / self.images, split)
+
+
+BENCHMARKS = {
+    "cuhk-pedes": Benchmark(  # Li et al., CVPR 2017
+        "reid_raw.json",
+        read_cuhk_pedes,
+        {"train": (11003, 34054, 68126), "val": (1000, 3078, 6158), "test": (1000, 3074, 6156)},
+    ),
+    "icfg-pedes": Benchmark(  # Ding et al., 2021: no validation split
+        "ICFG-PEDES.json", read_icfg_pedes, {"train": (3102, 34674, 34674), "test": (1000, 19848, 19848)}
+    ),
+    "rstpreid": Benchmark(  # Zhu et al., ACM MM 2021
+        "data_captions.json",
+        read_rstpreid,
+        {"train": (3701, 18505, 37010), "val": (200, 1000, 2000), "test": (200, 1000, 2000)},
+    ),
+}
+DATASETS.update(BENCHMARKS)  # a Benchmark reads itself
 
 
 def load_records(config: DataConfig, split: str) -> list[ImageRecord]:

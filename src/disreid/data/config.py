@@ -15,6 +15,7 @@ class DataConfig:
     root: str = "data/synthpedes"  # data set folder; SynthPedes is generated there when missing
     synth_persons: int = 200  # SynthPedes only: size of the generated set
     synth_seed: int = 0
+    synth_split: tuple[float, float, float] = (0.6, 0.1, 0.3)  # train/val/test fractions of the persons
     persons_per_batch: int = 16  # P of the identity-balanced P×K sampler
     instances_per_person: int = 4  # K
     num_workers: int = 0

@@ -30,8 +30,9 @@ def load_image(path: Path) -> Image.Image:
 
 
 class CaptionQueries(Dataset):
-    """One item per caption, IRRA's unit: the whole caption, its identity and clothing parts (the
-    whole caption where the record has no split parts) and the labels of its image."""
+    """One item per caption, IRRA's unit: the whole caption, its identity and clothing parts and the
+    labels of its image. A missing or empty part (a caption that names no clothing) is replaced by the
+    whole caption, which describes the person all the same."""
 
     def __init__(self, records: Sequence[ImageRecord]) -> None:
         self.records = records
@@ -50,7 +51,7 @@ class CaptionQueries(Dataset):
         record = self.records[image_index]
         caption = record.captions[caption_index]
         identity, clothing = (
-            caption if parts is None else parts[caption_index]
+            parts[caption_index] if parts and parts[caption_index] else caption
             for parts in (record.identity_captions, record.clothing_captions)
         )
         return {

@@ -45,12 +45,18 @@ def disentanglement_report(
     persons = np.array(sorted({record.person_id for record in records}))
     fit_persons = np.random.default_rng(seed).permutation(persons)[: len(persons) // 2]
     train = np.isin([record.person_id for record in records], fit_persons)
-    sources = {"clothing_from_identity": ("clothing", identity), "identity_from_clothing": ("identity", clothing)}
+    sources = {
+        "clothing_from_identity": ("clothing", identity),
+        "identity_from_clothing": ("identity", clothing),
+    }
     for name, (kind, features) in sources.items():
-        factor_names = sorted(records[0].factors[kind])
-        report[name] = {
-            factor: probe(features.numpy(), [str(r.factors[kind][factor]) for r in records], train, seed)
-            for factor in factor_names
-            if len({r.factors[kind][factor] for r in records}) > 1
+        labels = {
+            factor: np.array([str(r.factors[kind][factor]) for r in records])
+            for factor in sorted(records[0].factors[kind])
+        }
+        report[name] = {  # a probe needs two values among the persons it is fit on
+            factor: probe(features.numpy(), values, train, seed)
+            for factor, values in labels.items()
+            if len(np.unique(values[train])) > 1
         }
     return report

@@ -9,7 +9,12 @@ import torch
 from disreid.config import DataConfig
 from disreid.data import ImageRecord, build_transforms
 from disreid.evaluation.disentanglement import disentanglement_report
-from disreid.evaluation.protocols import clothes_changing_protocol, embed_split, standard_protocol
+from disreid.evaluation.protocols import (
+    EmbeddedSplit,
+    clothes_changing_protocol,
+    embed_split,
+    standard_protocol,
+)
 from disreid.model import DisReID
 
 
@@ -21,13 +26,21 @@ def evaluate(
     The clothes-changing protocol needs outfit labels and is left out (None) where the data has none.
     """
     transform = build_transforms(model.config.image_size, train=False, mean=data.mean, std=data.std)
-    split = embed_split(model, records, transform, device=device)
+    return evaluate_embedded(embed_split(model, records, transform, device=device), records)
+
+
+def evaluate_embedded(split: EmbeddedSplit, records: Sequence[ImageRecord]) -> dict:
+    """`evaluate` on a split embedded already, for callers that also look at the embeddings."""
     has_outfits = bool((split.gallery_outfits >= 0).all())
     return {
         "standard": standard_protocol(split),
         "clothes_changing": clothes_changing_protocol(split) if has_outfits else None,
-        "disentanglement": disentanglement_report(split.images["identity"], split.images["clothing"], records),
-        "gate": None if split.gate is None else {"mean": float(split.gate.mean()), "std": float(split.gate.std())},
+        "disentanglement": disentanglement_report(
+            split.images["identity"], split.images["clothing"], records
+        ),
+        "gate": None
+        if split.gate is None
+        else {"mean": float(split.gate.mean()), "std": float(split.gate.std())},
     }
 
 
@@ -52,8 +65,12 @@ def format_results(results: dict[str, dict]) -> str:
     for probe_name in ("clothing_from_identity", "identity_from_clothing"):
         for factor in report.get(probe_name, {}):
             cells = [r["disentanglement"][probe_name][factor] for r in results.values()]
-            rows.append((f"probe {probe_name} {factor} (chance)",
-                         [f"{c['accuracy']:.1f} ({c['chance']:.1f})" for c in cells]))
+            rows.append(
+                (
+                    f"probe {probe_name} {factor} (chance)",
+                    [f"{c['accuracy']:.1f} ({c['chance']:.1f})" for c in cells],
+                )
+            )
     width = max(len(label) for label, _ in rows)
     column = max(12, *(len(name) for name in names))
     lines = [" " * width + "".join(f"  {name:>{column}}" for name in names)]

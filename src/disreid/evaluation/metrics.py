@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -13,8 +14,32 @@ from torch import Tensor
 ArrayLike = Tensor | np.ndarray | Sequence
 
 
+@dataclass(frozen=True)
+class LazySimilarity:
+    """The similarity matrix `queries @ gallery.T` of two sets of features, formed block by block as `rank`
+    reads its rows, on the features' device. Ranking from it never holds the whole matrix: ICFG-PEDES's
+    19,848 × 19,848 test set needs 80 MB per 1,024 queries instead of 1.6 GB at once."""
+
+    queries: Tensor  # [Q, E]
+    gallery: Tensor  # [G, E]
+
+    def __post_init__(self) -> None:
+        queries, gallery = tuple(self.queries.shape), tuple(self.gallery.shape)
+        if len(queries) != 2 or len(gallery) != 2 or queries[1] != gallery[1]:
+            raise ValueError(
+                f"features of shapes {queries} and {gallery}: expected [queries, E] and [gallery, E]"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.queries), len(self.gallery)
+
+    def __getitem__(self, rows: Tensor) -> Tensor:
+        return self.queries[rows.to(self.queries.device)].detach() @ self.gallery.detach().t()
+
+
 def rank(
-    similarity: ArrayLike,
+    similarity: ArrayLike | LazySimilarity,
     query_pids: ArrayLike,
     gallery_pids: ArrayLike,
     ks: Sequence[int] = (1, 5, 10),
@@ -22,7 +47,8 @@ def rank(
     query_groups: ArrayLike | None = None,
     gallery_groups: ArrayLike | None = None,
 ) -> dict[str, float | int]:
-    """R@K, mAP and mINP (×100) of a query × gallery similarity matrix.
+    """R@K, mAP and mINP (×100) of a query × gallery similarity matrix, given whole or as the
+    `LazySimilarity` of two sets of features.
 
     Gallery images are ranked by descending similarity, ties going to the lower gallery index. The
     metrics need only the ranks of the positives, which need no argsort of the rows (see
@@ -33,9 +59,10 @@ def rank(
     With groups (outfit ids: the clothes-changing protocol), the images of the query's own person
     and group are taken out of its gallery, so the positives are the person's images in other groups.
     """
-    similarity = torch.as_tensor(similarity).detach()
+    if not isinstance(similarity, LazySimilarity):
+        similarity = torch.as_tensor(similarity).detach()
     query_pids, gallery_pids = _labels(query_pids), _labels(gallery_pids)
-    if similarity.shape != (len(query_pids), len(gallery_pids)) or similarity.numel() == 0:
+    if tuple(similarity.shape) != (len(query_pids), len(gallery_pids)) or 0 in similarity.shape:
         raise ValueError(
             f"similarity has shape {tuple(similarity.shape)}, expected a non-empty "
             f"({len(query_pids)}, {len(gallery_pids)}) = (queries, gallery) matrix"

@@ -97,15 +97,20 @@ def standard_protocol(split: EmbeddedSplit, modes: Sequence[str] = MODES) -> dic
     }
 
 
-def clothes_changing_protocol(split: EmbeddedSplit, modes: Sequence[str] = ("full", "identity")) -> dict[str, dict]:
+def clothes_changing_protocol(
+    split: EmbeddedSplit, modes: Sequence[str] = ("full", "identity")
+) -> dict[str, dict]:
     """Find the person in other clothes: the images of the query's own (person, outfit) are removed, so
     the positives are that person's images in other outfits. Needs outfit labels."""
     if bool((split.gallery_outfits < 0).any()):
         raise ValueError("the clothes-changing protocol needs outfit labels for every gallery image")
     return {
         mode: rank(
-            LazySimilarity(split.texts[mode], split.images[mode]), split.query_pids, split.gallery_pids,
-            query_groups=split.query_outfits, gallery_groups=split.gallery_outfits,
+            LazySimilarity(split.texts[mode], split.images[mode]),
+            split.query_pids,
+            split.gallery_pids,
+            query_groups=split.query_outfits,
+            gallery_groups=split.gallery_outfits,
         )
         for mode in modes
     }

@@ -56,7 +56,9 @@ class AttentionBlock(nn.Module):
             weight, bias = self.in_proj.weight, self.in_proj.bias
             query = F.linear(x, weight[:dim], bias[:dim])
             key, value = F.linear(context, weight[dim:], bias[dim:]).chunk(2, dim=-1)
-        query, key, value = (t.unflatten(-1, (heads, dim // heads)).transpose(1, 2) for t in (query, key, value))
+        query, key, value = (
+            t.unflatten(-1, (heads, dim // heads)).transpose(1, 2) for t in (query, key, value)
+        )
         attn_mask = None if key_mask is None else key_mask[:, None, None, :]
         attended = F.scaled_dot_product_attention(
             query, key, value, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0

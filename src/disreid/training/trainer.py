@@ -91,16 +91,27 @@ class Trainer:
         self.network = distributed.wrap_model(self.model)  # what the training step calls
 
         transform = build_transforms(
-            config.model.image_size, train=True, mean=config.data.mean, std=config.data.std,
-            flip=config.data.flip, crop_padding=config.data.crop_padding, erasing_prob=config.data.erasing_prob,
+            config.model.image_size,
+            train=True,
+            mean=config.data.mean,
+            std=config.data.std,
+            flip=config.data.flip,
+            crop_padding=config.data.crop_padding,
+            erasing_prob=config.data.erasing_prob,
         )
         self.dataset = CaptionPairs(train_records, transform)
         self.sampler = IdentityBatchSampler(
-            self.dataset.person_ids, config.data.persons_per_batch, config.data.instances_per_person,
-            seed=config.train.seed, num_replicas=self.world_size, rank=distributed.rank(),
+            self.dataset.person_ids,
+            config.data.persons_per_batch,
+            config.data.instances_per_person,
+            seed=config.train.seed,
+            num_replicas=self.world_size,
+            rank=distributed.rank(),
         )
         self.loader = DataLoader(
-            self.dataset, batch_sampler=self.sampler, num_workers=config.data.num_workers,
+            self.dataset,
+            batch_sampler=self.sampler,
+            num_workers=config.data.num_workers,
             persistent_workers=config.data.num_workers > 0,
         )
         self.loss_fn = AdvancedLoss(config.loss, config.train.temperature, config.train.hsic_kernel)
@@ -124,9 +135,15 @@ class Trainer:
         """The checkpoint's architecture must be the one asked for; fields left unset are not compared."""
         saved = self.model.config.to_dict()
         ignored = ("image_encoder", "text_encoder", "num_classes")
-        changed = [k for k, v in config.model.to_dict().items() if k not in ignored and v is not None and saved[k] != v]
+        changed = [
+            k
+            for k, v in config.model.to_dict().items()
+            if k not in ignored and v is not None and saved[k] != v
+        ]
         if changed:
-            raise ValueError(f"cannot resume: the model config differs from the checkpoint in {', '.join(changed)}")
+            raise ValueError(
+                f"cannot resume: the model config differs from the checkpoint in {', '.join(changed)}"
+            )
         config.model = self.model.config
 
     # -------------------------------------------------------------------------------------- loop
@@ -137,7 +154,11 @@ class Trainer:
             self._train_epoch()
             self.epoch += 1
             every = self.config.train.eval_every
-            if every and self.val_records and (self.epoch % every == 0 or self.epoch == self.config.train.epochs):
+            if (
+                every
+                and self.val_records
+                and (self.epoch % every == 0 or self.epoch == self.config.train.epochs)
+            ):
                 self._validate()
             self._save()
             distributed.barrier()  # the other ranks wait while the first validates and saves
@@ -170,7 +191,9 @@ class Trainer:
             labels = torch.tensor([self.label_of[int(p)] for p in batch["person_id"]], device=self.device)
             with autocast:
                 output = self.network(
-                    batch["pixels"].to(self.device), list(batch["caption"]), list(batch["identity_caption"]),
+                    batch["pixels"].to(self.device),
+                    list(batch["caption"]),
+                    list(batch["identity_caption"]),
                     clothing_captions,
                 )
                 # The losses see the global batch, gathered from every rank (a no-op in one process).
@@ -188,8 +211,16 @@ class Trainer:
             values = {key: value.item() for key, value in losses.items()}
             progress.set_postfix({k: f"{v:.3f}" for k, v in values.items() if k == "total" or weights[k]})
             if self.step % config.train.log_every == 0 or self.step == 1:
-                self._log("metrics.csv", {"step": self.step, "epoch": self.epoch + 1,
-                                          "lr": self.scheduler.get_last_lr()[0], **values}, "train")
+                self._log(
+                    "metrics.csv",
+                    {
+                        "step": self.step,
+                        "epoch": self.epoch + 1,
+                        "lr": self.scheduler.get_last_lr()[0],
+                        **values,
+                    },
+                    "train",
+                )
 
     @torch.no_grad()
     def _validate(self) -> None:
@@ -200,7 +231,11 @@ class Trainer:
         )
         embedded = embed_split(self.model, self.val_records, transform, device=self.device)
         metrics = standard_protocol(embedded)["full"]
-        row = {"epoch": self.epoch, "step": self.step, **{k: metrics[k] for k in ("R1", "R5", "R10", "mAP", "mINP")}}
+        row = {
+            "epoch": self.epoch,
+            "step": self.step,
+            **{k: metrics[k] for k in ("R1", "R5", "R10", "mAP", "mINP")},
+        }
         self._log("validation.csv", row, "val")
         tqdm.write(f"epoch {self.epoch}: validation R@1 {metrics['R1']:.2f}  mAP {metrics['mAP']:.2f}")
         if metrics["R1"] > self.best:
@@ -211,11 +246,18 @@ class Trainer:
     def _save(self) -> None:
         if not self.is_main:
             return
-        save_checkpoint(self.run_dir / LAST, self.model, {
-            "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-            "swap_generator": self.swap_generator.get_state(),
-            "epoch": self.epoch, "step": self.step, "best": self.best,
-        })
+        save_checkpoint(
+            self.run_dir / LAST,
+            self.model,
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "swap_generator": self.swap_generator.get_state(),
+                "epoch": self.epoch,
+                "step": self.step,
+                "best": self.best,
+            },
+        )
 
     def _log(self, filename: str, row: dict[str, float], prefix: str) -> None:
         if not self.is_main:
@@ -240,4 +282,3 @@ def _tensorboard(directory: Path):
     except ImportError:
         return None
     return SummaryWriter(str(directory))
-

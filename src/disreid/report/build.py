@@ -1,0 +1,171 @@
+"""`make_report`: a run folder in, `RUN/report/report.html` and its figures out."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+from disreid.config import load_config
+from disreid.data import build_transforms, load_records
+from disreid.evaluation import evaluate_embedded
+from disreid.evaluation.protocols import embed_split
+from disreid.io import atomic_directory
+from disreid.model import DisReID
+from disreid.report import figures
+from disreid.report.html import Section, Table, write_html
+from disreid.training import BEST, LAST
+from disreid.training.checkpoint import MODEL_DIR
+from disreid.training.trainer import resolve_device
+
+REPORT_DIR, REPORT_FILE = "report", "report.html"
+METRICS = ("R1", "R5", "R10", "mAP", "mINP")
+# What to look for in each figure, shown above it.
+GUIDES = {
+    "Training curves": "Each loss term that trains (non-zero weight), the learning rate and, where the "
+    "run validated, the validation metrics, against the training step.",
+    "Gate": "The gate splits every feature between identity (g near 1) and clothing (g near 0): values "
+    "spread away from 0.5 mean that the model uses the split.",
+    "Embeddings": "Identity should gather a person's images across outfits; clothing should gather an "
+    "outfit's images across persons.",
+    "Leakage": "Linear probes fit on half of the test persons and scored on the others: how much clothing "
+    "the identity embedding still holds, and how much identity the clothing embedding holds.",
+    "Retrieval examples": "Test queries drawn at random, half where full mode ranks a correct image first "
+    "and half where it does not, each in full and in identity mode.",
+    "Clothes-changing examples": "The images of the query's own (person, outfit) are removed from the "
+    "gallery: identity mode must find the person in other clothes. Queries drawn as above, by identity mode.",
+}
+
+
+def make_report(
+    run_dir: str | Path,
+    split: str = "test",
+    *,
+    data_root: str | Path | None = None,
+    device: torch.device | str = "auto",
+    examples: int = 4,
+    progress: bool = True,
+) -> Path:
+    """Evaluate the run's best model (else its last) on `split` and write `RUN/report/`: `report.html`
+    with the metrics, the config and one PNG per figure. Figures that need what the run or the data
+    lacks (validation, a gate, outfit labels) are left out with a note. Returns the page's path."""
+    run_dir = Path(run_dir)
+    model_dir = _model_dir(run_dir)
+    config = load_config(run_dir / "config.yaml")
+    if data_root is not None:
+        config.data.root = str(data_root)
+    device = resolve_device(device) if isinstance(device, str) else device
+
+    model = DisReID.from_pretrained(model_dir).to(device)
+    records = load_records(config.data, split)
+    transform = build_transforms(
+        model.config.image_size, train=False, mean=config.data.mean, std=config.data.std
+    )
+    embedded = embed_split(model, records, transform, device=device, progress=progress)
+    results = evaluate_embedded(embedded, records)
+    training, validation = _read_csv(run_dir / "metrics.csv"), _read_csv(run_dir / "validation.csv")
+    queries = figures.pick_queries(embedded, examples)
+    changing = (
+        figures.pick_queries(embedded, examples, "identity", clothes_changing=True)
+        if results["clothes_changing"]
+        else []
+    )
+    with atomic_directory(run_dir / REPORT_DIR) as out:
+
+        def save(title: str, figure: Figure, remark: str = "") -> Section:
+            name = title.lower().replace(" ", "_").replace("-", "_") + ".png"
+            figure.savefig(out / name, dpi=100)
+            return Section(title, GUIDES[title] + remark, name)
+
+        sections = [
+            save(
+                "Training curves",
+                figures.training_curves(training, validation, asdict(config.loss)),
+                "" if validation else " The run folder has no validation.csv: no validation curves.",
+            )
+            if training
+            else Section("Training curves", "the run folder has no metrics.csv."),
+            save("Gate", figures.gate_figure(embedded.gate))
+            if embedded.gate is not None
+            else Section("Gate", "this model has no DisentangleModule, hence no gate."),
+            save("Embeddings", figures.embedding_maps(embedded)),
+            save("Leakage", figures.leakage_figure(results["disentanglement"]))
+            if results["disentanglement"].get("clothing_from_identity")
+            else Section("Leakage", f"the probes need ground-truth factors; {config.data.dataset} has none."),
+            save("Retrieval examples", figures.retrieval_examples(embedded, records, queries)),
+            save(
+                "Clothes-changing examples",
+                figures.retrieval_examples(embedded, records, changing, clothes_changing=True),
+            )
+            if changing
+            else Section(
+                "Clothes-changing examples",
+                f"no {split} person of {config.data.dataset} is labelled in several outfits.",
+            ),
+        ]
+        meta = (
+            f"model {model_dir.relative_to(run_dir)}, {config.data.dataset} {split} split ({len(records)} "
+            f"images, {len(embedded.query_pids)} queries), written {datetime.now():%Y-%m-%d %H:%M}"
+        )
+        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        title = f"disreid report: {run_dir.resolve().name}"
+        write_html(out / REPORT_FILE, title, meta, _tables(results, run_dir, split), sections, config_text)
+    return run_dir / REPORT_DIR / REPORT_FILE
+
+
+def _model_dir(run_dir: Path) -> Path:
+    """The run's best model, else its last, with an error that says what is wrong with the folder."""
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"no run folder at {run_dir}: pass the --out folder of `disreid train`")
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder of `disreid train`: it has no config.yaml")
+    for name in (BEST, LAST):
+        if (run_dir / name / MODEL_DIR).is_dir():
+            return run_dir / name / MODEL_DIR
+    raise FileNotFoundError(f"{run_dir} holds no trained model ({BEST}/{MODEL_DIR} or {LAST}/{MODEL_DIR})")
+
+
+def _read_csv(path: Path) -> list[dict[str, float]]:
+    """The rows of a training log as numbers; none where the run did not write it."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def _tables(results: dict, run_dir: Path, split: str) -> list[Table]:
+    tables = []
+    name = split.capitalize()
+    for protocol, title in (
+        ("standard", f"{name} retrieval (%)"),
+        ("clothes_changing", f"{name}, clothes changing (%)"),
+    ):
+        if results[protocol] is not None:
+            rows = [
+                [mode, *(f"{scores[m]:.2f}" for m in METRICS)] for mode, scores in results[protocol].items()
+            ]
+            tables.append(Table(title, ["mode", *METRICS], rows))
+    best = run_dir / BEST / "metrics.json"
+    if best.is_file():
+        row = json.loads(best.read_text(encoding="utf-8"))
+        tables.append(
+            Table(
+                "Best validation (full mode, %)",
+                ["epoch", "step", *METRICS],
+                [[str(row["epoch"]), str(row["step"]), *(f"{row[m]:.2f}" for m in METRICS)]],
+            )
+        )
+    report, gate = results["disentanglement"], results["gate"]
+    rows = [
+        ["CKA(identity, clothing)", f"{report['cka']:.3f}"],
+        ["HSIC(identity, clothing)", f"{report['hsic']:.4f}"],
+    ]
+    if gate is not None:
+        rows.append(["gate mean ± std", f"{gate['mean']:.3f} ± {gate['std']:.3f}"])
+    tables.append(Table("Disentanglement (lower dependence is better)", ["measure", "value"], rows))
+    return tables

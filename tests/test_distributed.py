@@ -1,0 +1,113 @@
+"""Data-parallel training on the CPU with gloo: two processes on a global batch train like one process."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from disreid.cli import main
+from disreid.training import distributed
+
+SETTINGS = [  # cuhk_pedes.yaml on a tiny CLIP, without the random augmentations, which differ per process
+    "model.image_size=[32, 16]", "model.embed_dim=16", "model.num_heads=4", "model.self_layers=1",
+    "model.cross_layers=1", "data.persons_per_batch=4", "data.instances_per_person=2", "data.num_workers=0",
+    "data.flip=false", "data.crop_padding=0", "data.erasing_prob=0", "train.epochs=2", "train.lr=1e-3",
+    "train.warmup_epochs=0.5", "train.log_every=1", "train.device=cpu",
+]  # fmt: skip
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def read_csv(path: Path) -> list[dict[str, float]]:
+    with path.open() as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def test_two_processes_train_like_one(cuhk_pedes_root, clip_checkpoint, tmp_path):
+    sets = [f"data.root={cuhk_pedes_root}", f"model.checkpoint={clip_checkpoint}", *SETTINGS]
+    arguments = ["train", "--config", "cuhk_pedes", *(arg for value in sets for arg in ("--set", value))]
+    assert main([*arguments, "--out", str(tmp_path / "one")]) == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    launched = subprocess.run(
+        [*torchrun, "-m", "disreid.cli", *arguments, "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    assert launched.stdout.count("best validation R@1") == 1  # the first rank alone reports
+
+    for name in ("metrics.csv", "validation.csv"):
+        one, two = read_csv(tmp_path / "one" / name), read_csv(tmp_path / "two" / name)
+        assert len(one) == len(two) > 1
+        for row_one, row_two in zip(one, two, strict=True):
+            assert row_one.keys() == row_two.keys()
+            for key in row_one:
+                assert row_two[key] == pytest.approx(row_one[key], abs=1e-4), (name, key, row_one["step"])
+    steps = read_csv(tmp_path / "one" / "metrics.csv")
+    assert steps[0]["total"] - steps[-1]["total"] > 0.1  # the model changed: equal losses mean equal updates
+
+
+def _gradient_worker(rank: int, world: int, init_file: str, features: torch.Tensor, out: str) -> None:
+    """One rank of two, joined through a file; the first saves the gradients."""
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world, timeout=timedelta(seconds=60)
+    )
+    try:
+        gradients = _rank_gradients(rank, world, features)
+        if rank == 0:
+            torch.save(gradients, out)
+    finally:  # after the DDP model is gone: destroying the group under a live one can hang at exit
+        dist.destroy_process_group()
+
+
+def _rank_gradients(rank: int, world: int, features: torch.Tensor) -> list[torch.Tensor]:
+    """This rank's half of the batch through a shared linear layer in DDP, a loss of the gathered batch."""
+    torch.manual_seed(0)
+    layer = distributed.wrap_model(torch.nn.Linear(4, 3))
+    gathered = distributed.all_gather_with_grad(layer(features.chunk(world)[rank]))
+    (_batch_loss(gathered) * world).backward()
+    return [parameter.grad for parameter in layer.parameters()]
+
+
+def _batch_loss(embeddings: torch.Tensor) -> torch.Tensor:
+    """Couples every pair of samples, as InfoNCE and HSIC do."""
+    return torch.logsumexp(embeddings @ embeddings.t(), dim=1).mean() + embeddings.mean(0).square().sum()
+
+
+def test_gathered_loss_gives_the_single_process_gradient(tmp_path):
+    features = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    out = tmp_path / "grads.pt"
+    arguments = (2, str(tmp_path / "init"), features, str(out))
+    workers = mp.spawn(_gradient_worker, args=arguments, nprocs=2, join=False)
+    deadline = time.monotonic() + 120
+    while not workers.join(timeout=1):  # False while a rank runs; raises where one failed
+        if time.monotonic() > deadline:  # a hung collective fails this test, not the whole run
+            for process in workers.processes:
+                process.kill()
+            pytest.fail("the two ranks did not finish within 120 s")
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 3)
+    _batch_loss(layer(features)).backward()
+    for expected, actual in zip((p.grad for p in layer.parameters()), torch.load(out), strict=True):
+        torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_single_process_helpers_are_no_ops():
+    tensor = torch.ones(2, requires_grad=True)
+    assert distributed.all_gather_with_grad(tensor) is tensor
+    assert distributed.all_gather_with_grad(None) is None
+    assert (distributed.world_size(), distributed.rank()) == (1, 0)
+    model = torch.nn.Linear(2, 2)
+    assert distributed.wrap_model(model) is model
+    with distributed.process_group(torch.device("cpu")):  # WORLD_SIZE unset: nothing to join
+        assert not dist.is_initialized()

@@ -1,0 +1,112 @@
+"""`disreid report` on tiny trained runs: every figure is a real picture, the page links only what exists,
+and what a run or a data set lacks is left out with a note instead of failing the report."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from disreid.cli import main
+from disreid.config import load_config
+from disreid.report import REPORT_DIR, make_report
+from disreid.training import Trainer
+
+SMALL = [
+    "model.image_size=[32, 16]", "model.embed_dim=32", "model.num_heads=2", "model.self_layers=1",
+    "model.cross_layers=1",
+    "model.image_encoder={patch_size: 8, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
+    "intermediate_size: 64}",
+    "model.text_encoder={hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
+    "intermediate_size: 64}",
+    "data.persons_per_batch=4", "data.instances_per_person=2", "train.log_every=1", "train.epochs=2",
+]  # fmt: skip
+FIGURES = [
+    "training_curves",
+    "gate",
+    "embeddings",
+    "leakage",
+    "retrieval_examples",
+    "clothes_changing_examples",
+]
+
+
+@pytest.fixture(scope="module")
+def synth_run(tmp_path_factory) -> Path:
+    """A SynthPedes run of two epochs, validated after each."""
+    from disreid.data.synth import generate_synthpedes
+
+    root = tmp_path_factory.mktemp("synth")
+    generate_synthpedes(root, persons=16, outfits=2, images_per_outfit=2, height=32, width=16, workers=1,
+                        progress=False)  # fmt: skip
+    run = tmp_path_factory.mktemp("runs") / "synth"
+    Trainer(load_config("synth_tiny", [f"data.root={root}", *SMALL, "train.eval_every=1"]), run).fit()
+    return run
+
+
+@pytest.fixture(scope="module")
+def synth_report(synth_run) -> Path:
+    return make_report(synth_run, examples=2, progress=False)
+
+
+def linked_files(page: Path) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', page.read_text(encoding="utf-8"))
+
+
+def test_every_figure_is_a_picture_with_content(synth_report):
+    assert synth_report == synth_report.parent / "report.html" and synth_report.parent.name == REPORT_DIR
+    for name in FIGURES:
+        with Image.open(synth_report.parent / f"{name}.png") as image:
+            assert image.format == "PNG" and image.width >= 600 and image.height >= 300, name
+            pixels = np.asarray(image.convert("RGB"))
+        colours = np.unique(pixels.reshape(-1, 3), axis=0)
+        assert len(colours) > 20, name  # not blank: text, lines, points or photographs
+
+
+def test_page_links_only_files_that_exist_and_shows_metrics_and_config(synth_report):
+    links = linked_files(synth_report)
+    assert sorted(links) == sorted(f"{name}.png" for name in FIGURES)
+    assert all((synth_report.parent / link).is_file() for link in links)
+    page = synth_report.read_text(encoding="utf-8")
+    for text in ("Test retrieval", "Test, clothes changing", "Best validation", "CKA(identity, clothing)",
+                 "gate mean", "persons_per_batch: 4"):  # fmt: skip
+        assert text in page, text
+    assert "Left out" not in page and "no validation.csv" not in page
+
+
+def test_run_without_validation_still_gets_its_curves(synth_run, tmp_path):
+    run = shutil.copytree(synth_run, tmp_path / "run", ignore=shutil.ignore_patterns(REPORT_DIR))
+    (run / "validation.csv").unlink()
+    (run / "metrics.csv").write_text("".join((run / "metrics.csv").open().readlines()[:2]))  # one logged step
+    page = make_report(run, examples=2, progress=False)
+    assert (page.parent / "training_curves.png").is_file()
+    assert "no validation.csv: no validation curves" in page.read_text(encoding="utf-8")
+
+
+def test_a_baseline_on_a_real_format_data_set_leaves_out_what_it_lacks(cuhk_pedes_root, tmp_path, capsys):
+    run = tmp_path / "run"
+    sets = ["data.dataset=cuhk-pedes", f"data.root={cuhk_pedes_root}", "model.disentangle=false", *SMALL]
+    Trainer(load_config("synth_tiny", [*sets, "train.eval_every=0"]), run).fit()
+    assert main(["report", str(run), "--device", "cpu", "--examples", "2"]) == 0
+    page = run / REPORT_DIR / "report.html"
+    assert f"report written to {page}" in capsys.readouterr().out
+    assert sorted(linked_files(page)) == ["embeddings.png", "retrieval_examples.png", "training_curves.png"]
+    text = page.read_text(encoding="utf-8")
+    for note in (
+        "no DisentangleModule",
+        "cuhk-pedes has none",
+        "no test person of cuhk-pedes is labelled in several outfits",
+    ):
+        assert note in text, note
+
+
+def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="no run folder at"):
+        make_report(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "is not a run folder of `disreid train`: it has no config.yaml" in capsys.readouterr().err
