@@ -167,3 +167,32 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# A tiny model and batch for end-to-end runs of the Trainer, as `--set` overrides.
+SMALL_RUN = [
+    "model.image_size=[32, 16]",
+    "model.embed_dim=32",
+    "model.num_heads=2",
+    "model.self_layers=1",
+    "model.cross_layers=1",
+    "model.image_encoder={patch_size: 8, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
+    "intermediate_size: 64}",
+    "model.text_encoder={hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
+    "intermediate_size: 64}",
+    "data.persons_per_batch=4",
+    "data.instances_per_person=2",
+    "train.log_every=1",
+]
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory) -> Path:
+    """A SynthPedes of 16 persons in 2 outfits, 2 images each, at 32×16."""
+    from disreid.data.synth import generate_synthpedes
+
+    root = tmp_path_factory.mktemp("synth")
+    generate_synthpedes(
+        root, persons=16, outfits=2, images_per_outfit=2, height=32, width=16, workers=1, progress=False
+    )
+    return root

@@ -11,20 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import SMALL_RUN
 from disreid.cli import main
 from disreid.config import load_config
 from disreid.report import REPORT_DIR, make_report
 from disreid.training import Trainer
 
-SMALL = [
-    "model.image_size=[32, 16]", "model.embed_dim=32", "model.num_heads=2", "model.self_layers=1",
-    "model.cross_layers=1",
-    "model.image_encoder={patch_size: 8, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
-    "intermediate_size: 64}",
-    "model.text_encoder={hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
-    "intermediate_size: 64}",
-    "data.persons_per_batch=4", "data.instances_per_person=2", "train.log_every=1", "train.epochs=2",
-]  # fmt: skip
+SMALL = [*SMALL_RUN, "train.epochs=2"]
 FIGURES = [
     "training_curves",
     "gate",
@@ -36,15 +29,10 @@ FIGURES = [
 
 
 @pytest.fixture(scope="module")
-def synth_run(tmp_path_factory) -> Path:
+def synth_run(synth_root, tmp_path_factory) -> Path:
     """A SynthPedes run of two epochs, validated after each."""
-    from disreid.data.synth import generate_synthpedes
-
-    root = tmp_path_factory.mktemp("synth")
-    generate_synthpedes(root, persons=16, outfits=2, images_per_outfit=2, height=32, width=16, workers=1,
-                        progress=False)  # fmt: skip
     run = tmp_path_factory.mktemp("runs") / "synth"
-    Trainer(load_config("synth_tiny", [f"data.root={root}", *SMALL, "train.eval_every=1"]), run).fit()
+    Trainer(load_config("synth_tiny", [f"data.root={synth_root}", *SMALL, "train.eval_every=1"]), run).fit()
     return run
 
 

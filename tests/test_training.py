@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from conftest import SMALL_RUN
 from disreid.cli import main
 from disreid.config import load_config
 from disreid.data import load_records
@@ -16,34 +17,7 @@ from disreid.model import DisReID
 from disreid.training import BEST, LAST, Trainer
 from disreid.training.trainer import swap_clothing_captions
 
-SMALL = [
-    "model.image_size=[32, 16]",
-    "model.embed_dim=32",
-    "model.num_heads=2",
-    "model.self_layers=1",
-    "model.cross_layers=1",
-    "model.image_encoder={patch_size: 8, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
-    "intermediate_size: 64}",
-    "model.text_encoder={hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
-    "intermediate_size: 64}",
-    "data.persons_per_batch=4",
-    "data.instances_per_person=2",
-    "data.mismatch_prob=0.2",
-    "train.lr=3e-3",
-    "train.warmup_epochs=0.5",
-    "train.log_every=1",
-]
-
-
-@pytest.fixture(scope="module")
-def synth_root(tmp_path_factory) -> Path:
-    from disreid.data.synth import generate_synthpedes
-
-    root = tmp_path_factory.mktemp("synth")
-    generate_synthpedes(
-        root, persons=16, outfits=2, images_per_outfit=2, height=32, width=16, workers=1, progress=False
-    )
-    return root
+SMALL = [*SMALL_RUN, "data.mismatch_prob=0.2", "train.lr=3e-3", "train.warmup_epochs=0.5"]
 
 
 def small(root: Path, *extra: str):

@@ -21,6 +21,18 @@ COMMANDS = [
 ]
 
 
+def add_overrides_argument(parser: argparse.ArgumentParser, target: str = "a config field") -> None:
+    """`--set KEY=VALUE`, repeatable: how every command that reads an experiment config overrides it."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override {target}, e.g. --set train.epochs=5 (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="disreid", description="Text-to-person retrieval with identity/clothing disentanglement."

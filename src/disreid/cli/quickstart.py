@@ -9,6 +9,8 @@ import shutil
 import time
 from pathlib import Path
 
+from disreid.cli import add_overrides_argument
+
 QUICKSTART_RUNS = {"disreid": "synth_tiny", "baseline": "synth_baseline"}
 
 
@@ -21,14 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "evaluate both and print them side by side. An interrupted quickstart resumes where it stopped.",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/quickstart"), help="output folder")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a field of both configs, e.g. --set train.epochs=2 (repeatable)",
-    )
+    add_overrides_argument(parser, "a field of both configs")
     parser.set_defaults(func=run)
 
 

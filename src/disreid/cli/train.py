@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disreid.cli import add_overrides_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,14 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "metrics.csv, validation.csv and TensorBoard event files.",
     )
     parser.add_argument("--config", type=Path, help="experiment YAML file, e.g. configs/synth_tiny.yaml")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config field, e.g. --set train.epochs=5 (repeatable)",
-    )
+    add_overrides_argument(parser)
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<config name>)")
     parser.add_argument(
         "--resume", action="store_true", help="continue from the run folder's last checkpoint"
