@@ -180,6 +180,8 @@ SMALL_RUN = [
     "intermediate_size: 64}",
     "model.text_encoder={hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, "
     "intermediate_size: 64}",
+    "data.synth_persons=16",  # the set of `synth_root`
+    "data.synth_split=[0.6, 0.1, 0.3]",
     "data.persons_per_batch=4",
     "data.instances_per_person=2",
     "train.log_every=1",

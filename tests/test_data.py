@@ -15,10 +15,12 @@ from disreid.data import (
     AnnotationError,
     CaptionPairs,
     CaptionQueries,
+    DataConfig,
     GalleryImages,
     IdentityBatchSampler,
     ImageReadError,
     build_transforms,
+    load_records,
     read_cuhk_pedes,
 )
 from disreid.data.transforms import pad_and_random_crop, random_erasing, random_horizontal_flip
@@ -103,6 +105,14 @@ def test_file_that_is_not_a_list_of_objects(tmp_path):
         read_cuhk_pedes(write_annotations(tmp_path, [["not", "a", "record"]]))
     with pytest.raises(AnnotationError, match="expected a JSON list"):
         read_cuhk_pedes(write_annotations(tmp_path, {"records": []}))
+
+
+def test_a_synthpedes_set_made_with_other_parameters_is_refused(synth_root):
+    """Training on a set of another size than the config asks for would quietly change the benchmark."""
+    asked = DataConfig(root=str(synth_root), synth_persons=1000, synth_split=(0.6, 0.1, 0.3))
+    with pytest.raises(ValueError, match=rf"{synth_root} was made with persons 16 \(config: 1000\)"):
+        load_records(asked, "train")
+    assert load_records(DataConfig(root=str(synth_root), synth_persons=16), "train")
 
 
 def test_datasets_items(tmp_path):

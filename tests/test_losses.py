@@ -128,6 +128,22 @@ def test_mismatched_clothing_captions_become_negatives():
     assert swapped.item() != pytest.approx(matched.item())
 
 
+def test_a_full_caption_matches_its_own_outfit_where_outfits_are_known():
+    """Person 0 wears outfit 5 in samples 0 and 1 and outfit 6 in sample 2: for info_nce sample 2 is
+    not a positive of samples 0 and 1 (their captions describe outfit 5), while bio, which compares
+    identity parts, keeps all three together. Unknown outfits (-1) fall back to the person."""
+    output = fake_output(4)
+    person_ids = torch.tensor([0, 0, 0, 1])
+    described = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=torch.bool)
+    losses = AdvancedLoss()(output, person_ids, outfit_ids=torch.tensor([5, 5, 6, 7]))
+    assert losses["info_nce"].item() == pytest.approx(info_nce(output.image, output.text, described).item())
+    assert losses["info_nce"].item() != pytest.approx(
+        info_nce(output.image, output.text, same_label(person_ids)).item()
+    )
+    unknown = AdvancedLoss()(output, person_ids, outfit_ids=torch.full((4,), -1))["info_nce"]
+    assert unknown.item() == pytest.approx(info_nce(output.image, output.text, same_label(person_ids)).item())
+
+
 @pytest.mark.parametrize(
     ("batch", "person_ids", "equal"),
     [(1, [0], False), (4, [1, 1, 1, 1], False), (4, [0, 1, 2, 0], True)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import CAPTIONS, IMAGE_SIZE, small_config
+from conftest import CAPTIONS, IMAGE_SIZE, SMALL_VIT, small_config
 from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
 
 
@@ -100,6 +100,29 @@ def test_save_and_load_give_identical_embeddings(any_model: DisReID, tmp_path):
         torch.testing.assert_close(before.identity, after.identity, rtol=0, atol=0)
         torch.testing.assert_close(model.encode_text(CAPTIONS), loaded.encode_text(CAPTIONS), rtol=0, atol=0)
     assert loaded.config == model.config
+
+
+def test_conv_stem_feeds_the_vit_a_smaller_map_and_survives_save_and_load(tmp_path):
+    """Two stride-2 stages turn 32×16 pixels into an 8×4 map; the ViT's 2×2 patches make 4×2 tokens. The
+    BatchNorm statistics gathered in training are part of what is saved."""
+    torch.manual_seed(0)
+    encoder = {**SMALL_VIT, "conv_stem": [8, 16], "patch_size": 2}
+    model = build_model(small_config(image_encoder=encoder), CAPTIONS)
+    assert model.image_encoder(images(2)).shape == (2, 1 + 4 * 2, SMALL_VIT["hidden_size"])
+    model.train()(images(4), CAPTIONS, CAPTIONS, CAPTIONS)  # moves the running statistics
+    model.eval().save_pretrained(tmp_path / "saved")
+    loaded = DisReID.from_pretrained(tmp_path / "saved")
+    assert loaded.config.image_encoder["num_channels"] == 16
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.encode_image(images(2)).full, loaded.encode_image(images(2)).full, rtol=0, atol=0
+        )
+
+
+def test_conv_stem_needs_an_image_size_divisible_by_its_stride():
+    encoder = {**SMALL_VIT, "conv_stem": [8, 8, 8], "patch_size": 1}
+    with pytest.raises(ValueError, match="not divisible by the conv stem's stride 8"):
+        build_model(small_config(image_size=(36, 16), image_encoder=encoder), CAPTIONS)
 
 
 def test_text_pooling_ignores_padding(any_model: DisReID):

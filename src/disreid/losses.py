@@ -129,6 +129,11 @@ class AdvancedLoss(nn.Module):
         tau = self.temperature
         same_person = same_label(person_ids)
         clothing_positives = self._clothing_positives(person_ids, outfit_ids)
+        # A full caption describes the person in one outfit: where outfits are known, an image of the same
+        # person in other clothes does not fit it (and it is `bio`'s job to bring those together).
+        described = same_person
+        if outfit_ids is not None:
+            described = same_person & (clothing_positives | ~outfit_known(outfit_ids))
         matched_positives = clothing_positives
         if is_matched is not None:  # a swapped caption is nobody's positive
             matched_positives = clothing_positives & is_matched.bool().unsqueeze(0)
@@ -136,7 +141,7 @@ class AdvancedLoss(nn.Module):
         gate = output.gate
 
         terms = {
-            "info_nce": info_nce(output.image, output.text, same_person, tau),
+            "info_nce": info_nce(output.image, output.text, described, tau),
             "cls": zero,
             "bio": info_nce(output.image_identity, output.text_identity, same_person, tau),
             "cloth": info_nce(
@@ -164,7 +169,10 @@ class AdvancedLoss(nn.Module):
     def _clothing_positives(person_ids: torch.Tensor, outfit_ids: torch.Tensor | None) -> torch.Tensor:
         """Same outfit where outfit labels exist; otherwise a sample matches only its own caption."""
         own = torch.eye(len(person_ids), dtype=torch.bool, device=person_ids.device)
-        if outfit_ids is None:
-            return own
-        known = outfit_ids >= 0
-        return own | (same_label(outfit_ids) & known.unsqueeze(0) & known.unsqueeze(1))
+        return own if outfit_ids is None else own | (same_label(outfit_ids) & outfit_known(outfit_ids))
+
+
+def outfit_known(outfit_ids: torch.Tensor) -> torch.Tensor:
+    """`[B, B]` boolean matrix: true where both samples carry an outfit label (ids < 0 are unknown)."""
+    known = outfit_ids >= 0
+    return known.unsqueeze(0) & known.unsqueeze(1)

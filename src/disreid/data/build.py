@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +25,26 @@ def register_dataset(name: str) -> Callable[[DatasetReader], DatasetReader]:
 @register_dataset("synthpedes")
 def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
     """SynthPedes, generated into `root` on first use (seconds), so no download is ever needed."""
-    from disreid.data.synth import ANNOTATIONS, generate_synthpedes
+    from disreid.data.synth import ANNOTATIONS, MANIFEST, generate_synthpedes
 
     if not (root / ANNOTATIONS).is_file():
         generate_synthpedes(
             root, persons=config.synth_persons, seed=config.synth_seed, split_fractions=config.synth_split
         )
+    elif (root / MANIFEST).is_file():  # a set made by another config would silently change the benchmark
+        made = json.loads((root / MANIFEST).read_text())
+        asked = {"persons": config.synth_persons, "seed": config.synth_seed}
+        asked["split_fractions"] = list(config.synth_split)
+        differ = [
+            f"{key} {made.get(key)} (config: {value})"
+            for key, value in asked.items()
+            if made.get(key) != value
+        ]
+        if differ:
+            raise ValueError(
+                f"the SynthPedes set in {root} was made with {', '.join(differ)}: point data.root at "
+                "another folder or delete this one to have it remade"
+            )
     return read_cuhk_pedes(root / ANNOTATIONS, root, split)
 
 
