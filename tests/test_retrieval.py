@@ -144,8 +144,8 @@ def copy_images(gallery: Path, target: Path, count: int) -> list[str]:
 # ------------------------------------------------------------------------------------------- search
 def test_a_caption_of_an_unseen_person_finds_them_more_often_than_chance(synth_set, index):
     """Only what the model learnt of words and looks carries over to persons it never saw. The identity
-    mode is left out: identity cues are not yet learnt well enough to beat chance on unseen persons
-    (README, "Where the figures stand")."""
+    mode is left out: half a minute of training does not learn identity cues well enough to beat chance
+    on unseen persons (the quickstart's model does: README, "Where the figures stand")."""
     person = {record.path.name: record.person_id for record in synth_set if record.split == "test"}
     assert sorted(person) == sorted(index.paths)
     chance = 1 - comb(len(person) - IMAGES_PER_PERSON, 5) / comb(len(person), 5)  # about 0.1
