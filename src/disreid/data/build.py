@@ -33,8 +33,11 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
         )
     elif (root / MANIFEST).is_file():  # a set made by another config would silently change the benchmark
         made = json.loads((root / MANIFEST).read_text())
-        asked = {"persons": config.synth_persons, "seed": config.synth_seed}
-        asked["split_fractions"] = list(config.synth_split)
+        asked = {
+            "persons": config.synth_persons,
+            "seed": config.synth_seed,
+            "split_fractions": list(config.synth_split),
+        }
         differ = [
             f"{key} {made.get(key)} (config: {value})"
             for key, value in asked.items()
