@@ -148,6 +148,19 @@ def test_datasets_items(tmp_path):
     assert batch["pixels"].shape == (3, 3, 8, 4) and batch["outfit_id"].tolist() == [-1, -1, 7]
 
 
+def test_cached_training_images_are_decoded_once(tmp_path):
+    write_images(tmp_path, [CUHK_RECORD, SYNTH_RECORD])
+    records = read_cuhk_pedes(write_annotations(tmp_path, [CUHK_RECORD, SYNTH_RECORD]))
+    transform = build_transforms((8, 4), train=False, **HALVES)
+    cached = CaptionPairs(records, transform, cache_images=True)
+    first = cached[0]["pixels"]
+    records[0].path.unlink()  # the first image's two captions now read it from memory
+    assert torch.equal(cached[1]["pixels"], first)
+    assert sorted(cached.cache) == [0]
+    with pytest.raises(ImageReadError, match="0001001"):
+        CaptionPairs(records, transform)[0]
+
+
 def test_missing_or_corrupt_image_names_the_file(tmp_path):
     records = read_cuhk_pedes(write_annotations(tmp_path, [CUHK_RECORD, SYNTH_RECORD]))
     gallery = GalleryImages(records, build_transforms((8, 4), train=False, mean=(0,) * 3, std=(1,) * 3))

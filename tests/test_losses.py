@@ -188,3 +188,20 @@ def test_fifty_steps_on_a_fixed_batch_halve_the_total_loss():
         optimizer.step()
         totals.append(total.item())
     assert totals[-1] <= 0.5 * totals[0], totals
+
+
+def test_caption_parts_left_out_are_not_encoded_and_their_terms_must_be_off():
+    model = build_model(small_config(), CAPTIONS).train()
+    pixels, captions, person_ids = tiny_batch(4)
+    output = model(pixels, captions)
+    assert output.text_identity is None and output.text_clothing is None
+    baseline = LossWeights(**{**dict.fromkeys(LOSS_KEYS, 0.0), "info_nce": 1.0})
+    assert not baseline.use_identity_captions and not baseline.use_clothing_captions
+    losses = AdvancedLoss(baseline)(output, person_ids)
+    assert losses["bio"] == losses["cloth"] == 0 and losses["total"] == losses["info_nce"] > 0
+    with pytest.raises(ValueError, match="loss terms bio, cloth, cloth_adv, cloth_match need caption parts"):
+        AdvancedLoss()(output, person_ids)
+    # The full caption's embedding does not depend on which parts were encoded beside it.
+    with torch.no_grad():
+        both = model(pixels, captions, captions, captions)
+    assert torch.allclose(both.text, output.text.detach(), atol=1e-6)

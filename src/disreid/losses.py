@@ -26,6 +26,18 @@ class LossWeights:
     decouple: float = 0.2
     gate_regularization: float = 0.01
 
+    @property
+    def use_identity_captions(self) -> bool:
+        return any(getattr(self, key) for key in IDENTITY_TEXT_TERMS)
+
+    @property
+    def use_clothing_captions(self) -> bool:
+        return any(getattr(self, key) for key in CLOTHING_TEXT_TERMS)
+
+
+IDENTITY_TEXT_TERMS = ("bio",)  # the terms that read t_id
+CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match")  # and t_cl
+
 
 def same_label(labels: torch.Tensor) -> torch.Tensor:
     """`[B, B]` boolean matrix: true where two samples share a label."""
@@ -139,26 +151,32 @@ class AdvancedLoss(nn.Module):
             matched_positives = clothing_positives & is_matched.bool().unsqueeze(0)
         zero = output.image.sum() * 0.0
         gate = output.gate
+        text_identity, text_clothing = output.text_identity, output.text_clothing
+        weighted = [key for key in LOSS_KEYS if getattr(self.weights, key)]
+        missing = [key for key in IDENTITY_TEXT_TERMS if text_identity is None and key in weighted]
+        missing += [key for key in CLOTHING_TEXT_TERMS if text_clothing is None and key in weighted]
+        if missing:
+            raise ValueError(f"loss terms {', '.join(missing)} need caption parts that were not given")
 
-        terms = {
-            "info_nce": info_nce(output.image, output.text, described, tau),
-            "cls": zero,
-            "bio": info_nce(output.image_identity, output.text_identity, same_person, tau),
-            "cloth": info_nce(
-                output.image_clothing, output.text_clothing, matched_positives, tau, symmetric=False
-            ),
-            "cloth_adv": zero,
-            "cloth_match": info_nce(output.image_clothing, output.text_clothing, matched_positives, tau),
-            "decouple": hsic(output.image_identity, output.image_clothing, self.hsic_kernel),
-            "gate_regularization": zero if gate is None else F.mse_loss(gate, torch.full_like(gate, 0.5)),
-        }
+        terms = dict.fromkeys(LOSS_KEYS, zero)
+        terms["info_nce"] = info_nce(output.image, output.text, described, tau)
+        terms["decouple"] = hsic(output.image_identity, output.image_clothing, self.hsic_kernel)
+        if gate is not None:
+            terms["gate_regularization"] = F.mse_loss(gate, torch.full_like(gate, 0.5))
+        if text_identity is not None:
+            terms["bio"] = info_nce(output.image_identity, text_identity, same_person, tau)
+        if text_clothing is not None:
+            terms["cloth"] = info_nce(
+                output.image_clothing, text_clothing, matched_positives, tau, symmetric=False
+            )
+            terms["cloth_match"] = info_nce(output.image_clothing, text_clothing, matched_positives, tau)
+            if output.clothing_adversary is not None:
+                # The adversary learns to read clothing text out of v_id; the text side is not trained by it.
+                terms["cloth_adv"] = info_nce(
+                    output.clothing_adversary, text_clothing.detach(), clothing_positives, tau
+                )
         if output.identity_logits is not None:
             terms["cls"] = F.cross_entropy(output.identity_logits, person_ids if labels is None else labels)
-        if output.clothing_adversary is not None:
-            # The adversary learns to read clothing text out of v_id; the text side is not trained by it.
-            terms["cloth_adv"] = info_nce(
-                output.clothing_adversary, output.text_clothing.detach(), clothing_positives, tau
-            )
 
         weights = asdict(self.weights)
         weights["cloth_adv"] *= adversary_ramp(epoch)

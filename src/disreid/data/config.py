@@ -19,6 +19,7 @@ class DataConfig:
     persons_per_batch: int = 16  # P of the identity-balanced P×K sampler
     instances_per_person: int = 4  # K
     num_workers: int = 0
+    cache_images: bool = False  # keep decoded training images in memory (small sets such as SynthPedes)
     mean: tuple[float, float, float] = CLIP_MEAN  # image normalisation
     std: tuple[float, float, float] = CLIP_STD
     flip: bool = True

@@ -41,8 +41,8 @@ class DisReIDOutput:
     image_identity: torch.Tensor  # v_id
     image_clothing: torch.Tensor  # v_cl
     text: torch.Tensor  # t, of the full caption
-    text_identity: torch.Tensor  # t_id, of the identity part
-    text_clothing: torch.Tensor  # t_cl, of the clothing part
+    text_identity: torch.Tensor | None  # t_id, of the identity part (None: not given)
+    text_clothing: torch.Tensor | None  # t_cl, of the clothing part (None: not given)
     identity_logits: torch.Tensor | None  # [B, num_classes], from f_id
     clothing_adversary: torch.Tensor | None  # clothing predicted from v_id behind gradient reversal
     gate: torch.Tensor | None
@@ -137,15 +137,21 @@ class DisReID(nn.Module):
         self,
         pixels: torch.Tensor,
         captions: Sequence[str],
-        identity_captions: Sequence[str],
-        clothing_captions: Sequence[str],
+        identity_captions: Sequence[str] | None = None,
+        clothing_captions: Sequence[str] | None = None,
     ) -> DisReIDOutput:
-        """One training batch: images and, per image, its caption and the caption's two parts."""
+        """One training batch: images and, per image, its caption and the caption's two parts. A part
+        left out (None) is not encoded: a run whose losses do not use it (the baseline) saves the time."""
         count = len(captions)
-        if not (len(identity_captions) == len(clothing_captions) == count == pixels.shape[0]):
+        parts = [part for part in (identity_captions, clothing_captions) if part is not None]
+        if any(len(part) != count for part in parts) or pixels.shape[0] != count:
             raise ValueError("pixels, captions, identity_captions and clothing_captions differ in length")
         full, identity, clothing, f_id, gate = self._image_features(pixels)
-        texts = self.encode_text([*captions, *identity_captions, *clothing_captions])
+        # One call per kind of text: each is padded to its own longest, the short parts to theirs.
+        text_identity, text_clothing = (
+            None if part is None else self.encode_text(part)
+            for part in (identity_captions, clothing_captions)
+        )
         adversary = None
         if self.disentangle is not None:
             adversary = F.normalize(self.clothing_adversary(grad_reverse(identity)), dim=-1)
@@ -153,9 +159,9 @@ class DisReID(nn.Module):
             image=full,
             image_identity=identity,
             image_clothing=clothing,
-            text=texts[:count],
-            text_identity=texts[count : 2 * count],
-            text_clothing=texts[2 * count :],
+            text=self.encode_text(captions),
+            text_identity=text_identity,
+            text_clothing=text_clothing,
             identity_logits=None if self.classifier is None else self.classifier(f_id),
             clothing_adversary=adversary,
             gate=gate,

