@@ -11,6 +11,8 @@ from torch import nn
 from disreid.model.disreid import DisReIDOutput
 
 LOSS_KEYS = ("info_nce", "cls", "bio", "cloth", "cloth_adv", "cloth_match", "decouple", "gate_regularization")
+IDENTITY_TEXT_TERMS = ("bio",)  # the terms that read t_id
+CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match")  # and t_cl
 
 
 @dataclass
@@ -33,10 +35,6 @@ class LossWeights:
     @property
     def use_clothing_captions(self) -> bool:
         return any(getattr(self, key) for key in CLOTHING_TEXT_TERMS)
-
-
-IDENTITY_TEXT_TERMS = ("bio",)  # the terms that read t_id
-CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match")  # and t_cl
 
 
 def same_label(labels: torch.Tensor) -> torch.Tensor:
@@ -152,9 +150,10 @@ class AdvancedLoss(nn.Module):
         zero = output.image.sum() * 0.0
         gate = output.gate
         text_identity, text_clothing = output.text_identity, output.text_clothing
-        weighted = [key for key in LOSS_KEYS if getattr(self.weights, key)]
-        missing = [key for key in IDENTITY_TEXT_TERMS if text_identity is None and key in weighted]
-        missing += [key for key in CLOTHING_TEXT_TERMS if text_clothing is None and key in weighted]
+        absent = (IDENTITY_TEXT_TERMS if text_identity is None else ()) + (
+            CLOTHING_TEXT_TERMS if text_clothing is None else ()
+        )
+        missing = [key for key in absent if getattr(self.weights, key)]
         if missing:
             raise ValueError(f"loss terms {', '.join(missing)} need caption parts that were not given")
 

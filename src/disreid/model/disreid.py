@@ -152,6 +152,7 @@ class DisReID(nn.Module):
             None if part is None else self.encode_text(part)
             for part in (identity_captions, clothing_captions)
         )
+        text = self.encode_text(captions)
         adversary = None
         if self.disentangle is not None:
             adversary = F.normalize(self.clothing_adversary(grad_reverse(identity)), dim=-1)
@@ -159,7 +160,7 @@ class DisReID(nn.Module):
             image=full,
             image_identity=identity,
             image_clothing=clothing,
-            text=self.encode_text(captions),
+            text=text,
             text_identity=text_identity,
             text_clothing=text_clothing,
             identity_logits=None if self.classifier is None else self.classifier(f_id),
