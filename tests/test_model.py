@@ -133,6 +133,17 @@ def test_text_pooling_ignores_padding(any_model: DisReID):
     torch.testing.assert_close(alone, beside_longer)
 
 
+def test_tokens_are_those_of_the_tokenizer_padded_to_the_longest(any_model: DisReID):
+    texts = [CAPTIONS[0], CAPTIONS[2], " ".join(["red"] * 500)]  # the last is truncated
+    expected = any_model.tokenizer(
+        texts, padding=True, truncation=True, max_length=any_model.config.text_max_length, return_tensors="pt"
+    )
+    for _ in range(2):  # the second time, from the model's cache of token ids
+        tokens = any_model.tokenize(texts)
+        assert torch.equal(tokens["input_ids"], expected["input_ids"])
+        assert torch.equal(tokens["attention_mask"], expected["attention_mask"])
+
+
 def test_clip_interpolates_position_embeddings(clip_checkpoint):
     model = build_model(small_config("clip", checkpoint=str(clip_checkpoint), image_size=(48, 16))).eval()
     assert model.image_encoder(torch.randn(1, 3, 48, 16)).shape == (1, 1 + 6 * 2, 32)

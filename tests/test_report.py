@@ -3,6 +3,7 @@ and what a run or a data set lacks is left out with a note instead of failing th
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from PIL import Image
 from conftest import SMALL_RUN
 from disreid.cli import main
 from disreid.config import load_config
-from disreid.report import REPORT_DIR, make_report
+from disreid.report import REPORT_DIR, RESULTS_FILE, make_report
 from disreid.training import Trainer
 
 SMALL = [*SMALL_RUN, "train.epochs=2"]
@@ -64,6 +65,13 @@ def test_page_links_only_files_that_exist_and_shows_metrics_and_config(synth_rep
                  "gate mean", "persons_per_batch: 4"):  # fmt: skip
         assert text in page, text
     assert "Left out" not in page and "no validation.csv" not in page
+
+
+def test_results_beside_the_page_are_those_of_evaluate(synth_run, synth_root, synth_report, tmp_path):
+    results = json.loads((synth_report.parent / RESULTS_FILE).read_text())
+    evaluated = tmp_path / "evaluated.json"
+    assert main(["evaluate", "--run", str(synth_run), "--json", str(evaluated)]) == 0
+    assert results == json.loads(evaluated.read_text())
 
 
 def test_run_without_validation_still_gets_its_curves(synth_run, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,24 @@ def test_run_folder_holds_config_checkpoints_and_logs(synth_root, tmp_path):
     assert any((run / "tensorboard").iterdir())
 
 
+@pytest.mark.parametrize("select_by, best_epoch", [("R1", 1), ("mAP", 2)])
+def test_best_model_is_picked_by_the_chosen_metric(synth_root, tmp_path, monkeypatch, select_by, best_epoch):
+    scripted = iter([{"R1": 50.0, "mAP": 10.0}, {"R1": 40.0, "mAP": 20.0}])  # epochs 1 and 2
+    monkeypatch.setattr(
+        "disreid.training.trainer.standard_protocol",
+        lambda embedded: {"full": {"R5": 0.0, "R10": 0.0, "mINP": 0.0, **next(scripted)}},
+    )
+    config = small(synth_root, "train.epochs=2", "train.eval_every=1", f"train.select_by={select_by}")
+    assert Trainer(config, tmp_path / "run").fit() == {"R1": 50.0, "mAP": 20.0}[select_by]
+    saved = json.loads((tmp_path / "run" / BEST / "metrics.json").read_text())
+    assert saved["epoch"] == best_epoch
+
+
+def test_unknown_selection_metric_is_refused(synth_root, tmp_path):
+    with pytest.raises(ValueError, match="train.select_by is 'R2'; choose one of: R1, R5"):
+        Trainer(small(synth_root, "train.select_by=R2"), tmp_path / "run")
+
+
 def test_resume_refuses_another_architecture(synth_root, tmp_path):
     Trainer(small(synth_root, "train.epochs=1", "train.eval_every=0"), tmp_path / "run").fit()
     with pytest.raises(ValueError, match="embed_dim"):
@@ -114,9 +133,12 @@ def test_train_and_evaluate_commands(synth_root, tmp_path, capsys):
     assert main(["train", "--config", "configs/synth_tiny.yaml", "--out", str(run), *overrides]) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert main(["evaluate", "--run", str(run), "--json", str(tmp_path / "eval.json")]) == 0
-    import json
-
     results = json.loads((tmp_path / "eval.json").read_text())
+    # A model folder alone, on the SynthPedes set it was trained beside (16 persons, not the default 200):
+    # the set is read as it was made.
+    alone = ["evaluate", "--model", str(run / BEST / "model"), "--data", str(synth_root)]
+    assert main([*alone, "--json", str(tmp_path / "m.json")]) == 0
+    assert json.loads((tmp_path / "m.json").read_text())["standard"] == results["standard"]
     assert set(results["standard"]) == {"full", "identity", "clothing"}
     assert set(results["clothes_changing"]) == {"full", "identity"}
     assert {"cka", "hsic", "clothing_from_identity", "identity_from_clothing"} <= set(
@@ -124,3 +146,19 @@ def test_train_and_evaluate_commands(synth_root, tmp_path, capsys):
     )
     assert "upper_colour" in results["disentanglement"]["clothing_from_identity"]
     assert "standard full R1" in capsys.readouterr().out
+
+
+def test_quickstart_trains_compares_and_searches(tmp_path, capsys):
+    out = tmp_path / "quickstart"
+    overrides = [arg for value in [*SMALL, "train.epochs=1"] for arg in ("--set", value)]
+    assert main(["quickstart", "--out", str(out), *overrides]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seconds"] > 0
+    for name in ("disreid", "baseline"):
+        assert summary[name] == json.loads((out / name / "report" / "results.json").read_text())
+        assert main(["evaluate", "--run", str(out / name), "--json", str(tmp_path / f"{name}.json")]) == 0
+        assert summary[name]["standard"] == json.loads((tmp_path / f"{name}.json").read_text())["standard"]
+    assert summary["baseline"]["gate"] is None and summary["disreid"]["gate"] is not None
+    printed = capsys.readouterr().out
+    assert "disreid" in printed and "baseline" in printed and "(* the query's person)" in printed
+    assert (out / "index").is_dir()

@@ -28,6 +28,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     grad_clip: float = 5.0
     eval_every: int = 1  # validate every N epochs (0: never)
+    select_by: str = "R1"  # the validation metric that picks best/: R1, R5, R10, mAP or mINP
     seed: int = 0
     device: str = "auto"  # "auto": CUDA when available, else CPU
     amp: bool = True  # bf16 autocast on CUDA (never on CPU, where fp32 is faster)

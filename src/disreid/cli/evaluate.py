@@ -28,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from disreid.config import DataConfig, load_config
     from disreid.data import load_records
+    from disreid.data.build import as_found
     from disreid.evaluation import evaluate, format_results
     from disreid.model import DisReID
     from disreid.training import BEST, LAST
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         data.root = str(args.data)
     if args.dataset:
         data.dataset = args.dataset
+    if not args.run:  # a model alone asks for no particular data set: read the one at --data as it is
+        data = as_found(data)
     device = resolve_device(args.device)
     model = DisReID.from_pretrained(model_dir).to(device)
     results = evaluate(model, load_records(data, args.split), data, device)

@@ -30,17 +30,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from disreid.config import load_config
     from disreid.data import load_records
-    from disreid.evaluation import evaluate, format_results
+    from disreid.evaluation import format_results
     from disreid.io import atomic_write_text
-    from disreid.model import DisReID
-    from disreid.report import make_report
-    from disreid.training import BEST, LAST, Trainer
+    from disreid.report import RESULTS_FILE, make_report
+    from disreid.training import LAST, Trainer
 
     start = time.perf_counter()
     out: Path = args.out
     data_root = out / "synthpedes"
     results = {}
-    test_records = []
     for name, config_name in QUICKSTART_RUNS.items():
         config = load_config(config_name, [f"data.root={data_root}", *args.overrides])
         run_dir = out / name
@@ -48,15 +46,14 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer(config, run_dir, resume=(run_dir / LAST).exists())
         trainer.fit()
         print(f"== evaluating {name} on the SynthPedes test split")
-        model = DisReID.from_pretrained(run_dir / BEST / "model").to(trainer.device)
-        test_records = load_records(config.data, "test")
-        results[name] = evaluate(model, test_records, config.data, trainer.device)
-        print(f"report: {make_report(run_dir, device=trainer.device, progress=False)}")
+        report = make_report(run_dir, device=trainer.device, progress=False)
+        print(f"report: {report}")
+        results[name] = json.loads((report.parent / RESULTS_FILE).read_text())
 
     print(format_results(results))
     summary = {**results, "seconds": round(time.perf_counter() - start, 1)}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
-    search_examples(out, config, test_records)
+    search_examples(out, config, load_records(config.data, "test"))
     print(f"quickstart finished in {summary['seconds']:.0f} s; summary in {out / 'summary.json'}")
     return 0
 

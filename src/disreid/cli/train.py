@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     with distributed.process_group(resolve_device(config.train.device)):  # under torchrun: one per device
         best = Trainer(config, out, resume=args.resume).fit()
         if distributed.rank() == 0:
-            print(f"best validation R@1 {best:.2f}; model in {out / 'best' / 'model'}")
+            score = f"best validation {config.train.select_by} {best:.2f}" if best >= 0 else "not validated"
+            print(f"{score}; model in {out / 'best' / 'model'}")
             if args.report:
                 from disreid.report import make_report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,14 +26,13 @@ def register_dataset(name: str) -> Callable[[DatasetReader], DatasetReader]:
 @register_dataset("synthpedes")
 def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
     """SynthPedes, generated into `root` on first use (seconds), so no download is ever needed."""
-    from disreid.data.synth import ANNOTATIONS, MANIFEST, generate_synthpedes
+    from disreid.data.synth import ANNOTATIONS, generate_synthpedes
 
     if not (root / ANNOTATIONS).is_file():
         generate_synthpedes(
             root, persons=config.synth_persons, seed=config.synth_seed, split_fractions=config.synth_split
         )
-    elif (root / MANIFEST).is_file():  # a set made by another config would silently change the benchmark
-        made = json.loads((root / MANIFEST).read_text())
+    elif made := _synth_manifest(root):  # a set made by another config would silently change the benchmark
         asked = {
             "persons": config.synth_persons,
             "seed": config.synth_seed,
@@ -49,6 +49,27 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
                 "another folder or delete this one to have it remade"
             )
     return read_cuhk_pedes(root / ANNOTATIONS, root, split)
+
+
+def as_found(config: DataConfig) -> DataConfig:
+    """`config` with the parameters of the SynthPedes set already in `config.root`, if there is one: for
+    reading a set as it is (to evaluate a model on it) rather than asking for a particular one."""
+    made = _synth_manifest(Path(config.root)) if config.dataset == "synthpedes" else {}
+    if not made:
+        return config
+    return dataclasses.replace(
+        config,
+        synth_persons=made["persons"],
+        synth_seed=made["seed"],
+        synth_split=tuple(made["split_fractions"]),
+    )
+
+
+def _synth_manifest(root: Path) -> dict:
+    from disreid.data.synth import MANIFEST
+
+    path = root / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 ArrayLike = Tensor | np.ndarray | Sequence
+SUMMARY_METRICS = ("R1", "R5", "R10", "mAP", "mINP")  # what `rank` reports with its default ks
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from disreid.training.checkpoint import MODEL_DIR
 from disreid.training.trainer import resolve_device
 
 REPORT_DIR, REPORT_FILE = "report", "report.html"
+RESULTS_FILE = "results.json"  # beside the page: its numbers as `disreid evaluate --json` writes them
 METRICS = ("R1", "R5", "R10", "mAP", "mINP")
 # What to look for in each figure, shown above it.
 GUIDES = {
@@ -52,8 +53,9 @@ def make_report(
     progress: bool = True,
 ) -> Path:
     """Evaluate the run's best model (else its last) on `split` and write `RUN/report/`: `report.html`
-    with the metrics, the config and one PNG per figure. Figures that need what the run or the data
-    lacks (validation, a gate, outfit labels) are left out with a note. Returns the page's path."""
+    with the metrics, the config and one PNG per figure, and the metrics in `results.json`. Figures that
+    need what the run or the data lacks (validation, a gate, outfit labels) are left out with a note.
+    Returns the page's path."""
     run_dir = Path(run_dir)
     model_dir = _model_dir(run_dir)
     config = load_config(run_dir / "config.yaml")
@@ -115,6 +117,7 @@ def make_report(
         config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
         title = f"disreid report: {run_dir.resolve().name}"
         write_html(out / REPORT_FILE, title, meta, _tables(results, run_dir, split), sections, config_text)
+        (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return run_dir / REPORT_DIR / REPORT_FILE
 
 

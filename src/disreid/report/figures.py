@@ -16,9 +16,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from disreid.data import CaptionQueries, ImageRecord, load_image
+from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import EmbeddedSplit
 
-VALIDATION_METRICS = ("R1", "R5", "R10", "mAP", "mINP")
 TEXT_FIELDS = {"full": "caption", "identity": "identity_caption", "clothing": "clothing_caption"}
 CORRECT, WRONG = "#2ca02c", "#d62728"
 MARKERS = "os^Dv<>Pp*"
@@ -72,11 +72,11 @@ def training_curves(
     axes.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     if validation:
         axes = panel(len(terms) + 1, "validation (full mode)", "%", span=2)
-        for index, name in enumerate(VALIDATION_METRICS):
+        for index, name in enumerate(SUMMARY_METRICS):
             values = [row[name] for row in validation]
             axes.plot([row["step"] for row in validation], values, marker="o", color=f"C{index}", label=name)
         axes.set_ylim(0, 100)
-        axes.legend(loc="best", fontsize="small", ncols=len(VALIDATION_METRICS))
+        axes.legend(loc="best", fontsize="small", ncols=len(SUMMARY_METRICS))
     figure.legend(
         handles=[Line2D([], [], color="C0", alpha=0.3), Line2D([], [], color="C0", linewidth=2)],
         labels=["logged loss", "moving average"],

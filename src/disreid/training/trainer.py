@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from disreid.config import ExperimentConfig
 from disreid.data import CaptionPairs, IdentityBatchSampler, build_transforms, load_records
+from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
 from disreid.io import atomic_write_text
 from disreid.losses import AdvancedLoss
@@ -57,8 +58,8 @@ def swap_clothing_captions(
 
 class Trainer:
     """Trains `config` in `run_dir`. The folder holds the resolved config, `last/` (written atomically
-    after every epoch, for `--resume`), `best/` (the best model by validation R@1), `metrics.csv`,
-    `validation.csv` and TensorBoard event files.
+    after every epoch, for `--resume`), `best/` (the best model by the validation metric
+    `train.select_by`), `metrics.csv`, `validation.csv` and TensorBoard event files.
 
     Under `torchrun` every rank trains its share of each batch in DistributedDataParallel and the losses
     see the global batch (see `distributed`); the first rank alone validates, while the others wait, and
@@ -69,6 +70,10 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.device = resolve_device(config.train.device)
+        if config.train.select_by not in SUMMARY_METRICS:
+            raise ValueError(
+                f"train.select_by is {config.train.select_by!r}; choose one of: {', '.join(SUMMARY_METRICS)}"
+            )
         self.world_size, self.is_main = distributed.world_size(), distributed.rank() == 0
         seed_everything(config.train.seed)
 
@@ -148,7 +153,8 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------- loop
     def fit(self, until_epoch: int | None = None) -> float:
-        """Train up to `until_epoch` (default: all epochs) and return the best validation R@1."""
+        """Train up to `until_epoch` (default: all epochs) and return the best validation score
+        (`train.select_by`)."""
         last_epoch = min(self.config.train.epochs, until_epoch or self.config.train.epochs)
         while self.epoch < last_epoch:
             self._train_epoch()
@@ -239,12 +245,12 @@ class Trainer:
         row = {
             "epoch": self.epoch,
             "step": self.step,
-            **{k: metrics[k] for k in ("R1", "R5", "R10", "mAP", "mINP")},
+            **{k: metrics[k] for k in SUMMARY_METRICS},
         }
         self._log("validation.csv", row, "val")
         tqdm.write(f"epoch {self.epoch}: validation R@1 {metrics['R1']:.2f}  mAP {metrics['mAP']:.2f}")
-        if metrics["R1"] > self.best:
-            self.best = metrics["R1"]
+        if metrics[self.config.train.select_by] > self.best:
+            self.best = metrics[self.config.train.select_by]
             self.model.save_pretrained(self.run_dir / BEST / MODEL_DIR)
             atomic_write_text(self.run_dir / BEST / "metrics.json", json.dumps(row, indent=2) + "\n")
 
