@@ -148,10 +148,11 @@ def test_train_and_evaluate_commands(synth_root, tmp_path, capsys):
     assert "standard full R1" in capsys.readouterr().out
 
 
-def test_quickstart_trains_compares_and_searches(tmp_path, capsys):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # one run after the other; side by side in two processes
+def test_quickstart_trains_compares_and_searches(tmp_path, capsys, jobs):
     out = tmp_path / "quickstart"
     overrides = [arg for value in [*SMALL, "train.epochs=1"] for arg in ("--set", value)]
-    assert main(["quickstart", "--out", str(out), *overrides]) == 0
+    assert main(["quickstart", "--out", str(out), "--jobs", jobs, *overrides]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seconds"] > 0
     for name in ("disreid", "baseline"):

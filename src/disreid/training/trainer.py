@@ -185,7 +185,7 @@ class Trainer:
         weights = asdict(self.loss_fn.weights)
         uses_identity = self.loss_fn.weights.use_identity_captions
         uses_clothing = self.loss_fn.weights.use_clothing_captions
-        description = f"epoch {self.epoch + 1}/{config.train.epochs}"
+        description = f"{self.run_dir.name} epoch {self.epoch + 1}/{config.train.epochs}"
         progress = tqdm(self.loader, desc=description, leave=False, disable=not self.is_main)
         for batch in progress:
             person_ids = batch["person_id"].to(self.device)
@@ -248,7 +248,8 @@ class Trainer:
             **{k: metrics[k] for k in SUMMARY_METRICS},
         }
         self._log("validation.csv", row, "val")
-        tqdm.write(f"epoch {self.epoch}: validation R@1 {metrics['R1']:.2f}  mAP {metrics['mAP']:.2f}")
+        scores = f"validation R@1 {metrics['R1']:.2f}  mAP {metrics['mAP']:.2f}"
+        tqdm.write(f"{self.run_dir.name} epoch {self.epoch}: {scores}")
         if metrics[self.config.train.select_by] > self.best:
             self.best = metrics[self.config.train.select_by]
             self.model.save_pretrained(self.run_dir / BEST / MODEL_DIR)
