@@ -9,6 +9,7 @@ import torch
 from disreid.config import DataConfig
 from disreid.data import ImageRecord, build_transforms
 from disreid.evaluation.disentanglement import disentanglement_report
+from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import (
     EmbeddedSplit,
     clothes_changing_protocol,
@@ -57,7 +58,7 @@ def format_results(results: dict[str, dict]) -> str:
         if first.get(protocol) is None:
             continue
         for mode in first[protocol]:
-            for metric in ("R1", "R5", "R10", "mAP", "mINP"):
+            for metric in SUMMARY_METRICS:
                 add(f"{protocol} {mode} {metric}", [r[protocol][mode][metric] for r in results.values()])
     report = first["disentanglement"]
     add("CKA(identity, clothing)", [r["disentanglement"]["cka"] for r in results.values()], "{:.3f}")

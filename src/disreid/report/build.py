@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from disreid.config import load_config
 from disreid.data import build_transforms, load_records
 from disreid.evaluation import evaluate_embedded
+from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split
 from disreid.io import atomic_directory
 from disreid.model import DisReID
@@ -25,7 +26,6 @@ from disreid.training.trainer import resolve_device
 
 REPORT_DIR, REPORT_FILE = "report", "report.html"
 RESULTS_FILE = "results.json"  # beside the page: its numbers as `disreid evaluate --json` writes them
-METRICS = ("R1", "R5", "R10", "mAP", "mINP")
 # What to look for in each figure, shown above it.
 GUIDES = {
     "Training curves": "Each loss term that trains (non-zero weight), the learning rate and, where the "
@@ -150,17 +150,18 @@ def _tables(results: dict, run_dir: Path, split: str) -> list[Table]:
     ):
         if results[protocol] is not None:
             rows = [
-                [mode, *(f"{scores[m]:.2f}" for m in METRICS)] for mode, scores in results[protocol].items()
+                [mode, *(f"{scores[m]:.2f}" for m in SUMMARY_METRICS)]
+                for mode, scores in results[protocol].items()
             ]
-            tables.append(Table(title, ["mode", *METRICS], rows))
+            tables.append(Table(title, ["mode", *SUMMARY_METRICS], rows))
     best = run_dir / BEST / "metrics.json"
     if best.is_file():
         row = json.loads(best.read_text(encoding="utf-8"))
         tables.append(
             Table(
                 "Best validation (full mode, %)",
-                ["epoch", "step", *METRICS],
-                [[str(row["epoch"]), str(row["step"]), *(f"{row[m]:.2f}" for m in METRICS)]],
+                ["epoch", "step", *SUMMARY_METRICS],
+                [[str(row["epoch"]), str(row["step"]), *(f"{row[m]:.2f}" for m in SUMMARY_METRICS)]],
             )
         )
     report, gate = results["disentanglement"], results["gate"]
