@@ -189,6 +189,33 @@ def test_clothing_parts_name_the_outfits_factors(records):
             assert not re.search(words("hair", "skin", "glasses", "sunglasses", "beard"), text), text
 
 
+def test_each_part_records_the_values_its_words_state(records):
+    colour, hair, eyewear = inverse(COLOUR_WORDS), inverse(HAIR_COLOUR_WORDS), inverse(EYEWEAR_WORDS)
+    for record in records:
+        factors = {**record["factors"]["identity"], **record["factors"]["clothing"]}
+        for index, stated in enumerate(record["stated"]):
+            identity, clothing = record["id_captions"][index].lower(), record["cloth_captions"][index].lower()
+            for part in ("identity", "clothing"):
+                assert all(factors[name] == value for name, value in stated[part].items()), stated
+            # What the words say is what is recorded: gender by noun or pronoun, eyewear, hair colour...
+            assert stated["identity"]["gender"] == factors["gender"]  # every identity part names a person
+            assert {eyewear[w] for w in re.findall(words(*eyewear), identity)} == (
+                {stated["identity"]["eyewear"]} if "eyewear" in stated["identity"] else set()
+            ), identity
+            named_hair = {
+                hair[w] for w in re.findall(r"(\w+) (?:curly )?(?:hair|ponytail)\b", identity) if w in hair
+            }
+            assert named_hair == ({factors["hair_colour"]} if "hair_colour" in stated["identity"] else set())
+            assert ("beard" in stated["identity"]) == bool(re.search(words(*BEARD_WORDS), identity))
+            named_colours = {colour[w] for w in re.findall(words(*colour), clothing)}
+            stated_colours = {v for k, v in stated["clothing"].items() if k.endswith("_colour")}
+            assert named_colours == stated_colours, clothing
+            if "face" in record["hidden"]:
+                assert not {"eyewear", "beard"} & set(stated["identity"])
+            if "shoes" in record["hidden"]:
+                assert "shoes_colour" not in stated["clothing"]
+
+
 def test_cli_makes_a_set_then_previews_it(tmp_path):
     out, sheet = tmp_path / "cli", tmp_path / "sheet.png"
     args = ["synth", "--out", str(out), "--persons", "5", "--images-per-outfit", "1", "--workers", "1"]

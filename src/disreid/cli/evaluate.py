@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from disreid.config import DataConfig, load_config
     from disreid.data import load_records
     from disreid.data.build import as_found
-    from disreid.evaluation import evaluate, format_results
+    from disreid.evaluation import evaluate, format_results, probe_records_of
     from disreid.model import DisReID
     from disreid.training import BEST, LAST
     from disreid.training.trainer import resolve_device
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         data = as_found(data)
     device = resolve_device(args.device)
     model = DisReID.from_pretrained(model_dir).to(device)
-    results = evaluate(model, load_records(data, args.split), data, device)
+    records = load_records(data, args.split)
+    results = evaluate(model, records, data, device, probe_records_of(data))
     print(format_results({str(model_dir): results}))
     if args.json:
         from disreid.io import atomic_write_text

@@ -32,7 +32,8 @@ class AnnotationError(ValueError):
 class ImageRecord:
     """One image with its captions and their identity and clothing parts: SynthPedes writes them, real
     captions are split by the caption splitter ("" where a caption names no identity or no clothing).
-    Outfit and factors exist for SynthPedes only."""
+    Outfit, factors, what each caption states and what the image hides exist for SynthPedes only:
+    `stated[i]` maps "identity" and "clothing" to the factor values that caption i's parts state."""
 
     path: Path
     person_id: int
@@ -42,6 +43,8 @@ class ImageRecord:
     clothing_captions: tuple[str, ...] | None = None
     outfit_id: int | None = None
     factors: dict | None = None
+    stated: tuple[dict, ...] | None = None
+    hidden: tuple[str, ...] | None = None  # parts of the person the image does not show ("face", "shoes")
 
 
 class _RecordError(Exception):
@@ -140,6 +143,8 @@ def _parse_cuhk_pedes(raw: Mapping[str, Any], image_root: Path, first_id: int = 
         clothing_captions=clothing_captions,
         outfit_id=_id(raw, "outfit") if "outfit" in raw else None,
         factors=_field(raw, "factors", dict) if "factors" in raw else None,
+        stated=_stated(raw, len(captions)) if "stated" in raw else None,
+        hidden=tuple(_field(raw, "hidden", list)) if "hidden" in raw else None,
     )
 
 
@@ -168,6 +173,15 @@ def _id(raw: Mapping[str, Any], key: str, first: int = 1) -> int:
         expected = "a positive (1-based) id" if first == 1 else f"an id from {first}"
         raise _RecordError(f"{key!r} should be {expected}, got {value}")
     return value
+
+
+def _stated(raw: Mapping[str, Any], expected_length: int) -> tuple[dict, ...]:
+    stated = _field(raw, "stated", list)
+    if len(stated) != expected_length:
+        raise _RecordError(f"'stated' has {len(stated)} entries but 'captions' has {expected_length}")
+    if not all(isinstance(entry, dict) and set(entry) == {"identity", "clothing"} for entry in stated):
+        raise _RecordError("'stated' should hold one {identity, clothing} object per caption")
+    return tuple(stated)
 
 
 def _captions(raw: Mapping[str, Any], key: str, expected_length: int | None = None) -> tuple[str, ...]:

@@ -59,7 +59,7 @@ class CaptionQueries(Dataset):
             "identity_caption": identity,
             "clothing_caption": clothing,
             "person_id": record.person_id,
-            "outfit_id": _outfit(record),
+            "outfit_id": outfit_label(record),
             "image_index": image_index,
         }
 
@@ -107,10 +107,11 @@ class GalleryImages(Dataset):
         return {
             "pixels": self.transform(load_image(record.path)),
             "person_id": record.person_id,
-            "outfit_id": _outfit(record),
+            "outfit_id": outfit_label(record),
             "index": index,
         }
 
 
-def _outfit(record: ImageRecord) -> int:
+def outfit_label(record: ImageRecord) -> int:
+    """The record's outfit id, -1 where unknown (a number, so that batches of it stack)."""
     return -1 if record.outfit_id is None else record.outfit_id

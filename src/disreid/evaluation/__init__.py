@@ -1,6 +1,7 @@
-"""Evaluation: the rank metric, the retrieval protocols and the disentanglement report."""
+"""Evaluation: the rank metric, the retrieval protocols, the captions' limit and the disentanglement
+report."""
 
-from disreid.evaluation.evaluate import evaluate, evaluate_embedded, format_results
+from disreid.evaluation.evaluate import evaluate, evaluate_embedded, format_results, probe_records_of
 from disreid.evaluation.metrics import LazySimilarity, rank
 
-__all__ = ["LazySimilarity", "evaluate", "evaluate_embedded", "format_results", "rank"]
+__all__ = ["LazySimilarity", "evaluate", "evaluate_embedded", "format_results", "probe_records_of", "rank"]

@@ -1,14 +1,38 @@
-"""How well are identity and clothing kept apart? Dependence measures and leakage probes (SPEC §5)."""
+"""How well are identity and clothing kept apart? Dependence measures and leakage probes (SPEC §5).
+
+A leakage probe reads a factor from the embedding that should not hold it (garment colour from the
+identity embedding). It only means something beside its controls: the same probe reading the factor from
+the part meant to hold it and from the full embedding shows that the probe can read the factor at all.
+Probes are fit on the training persons' images and scored on the evaluated persons, with balanced
+accuracy, so that neither a frequent value nor a person seen at fitting time can make a probe look good.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from disreid.data import ImageRecord
+from disreid.data.synth.factors import shown
 from disreid.losses import hsic
+
+PROBE_CS = (0.01, 0.1, 1.0, 10.0)  # inverse regularisation strengths tried by cross-validation
+PERCEIVED_MARGIN = 20.0  # a factor is perceived when its own part reads it 20 points above 1/k
+# Which embedding should hold each kind of factor, and which should not (the leak).
+PARTS = {"identity": ("identity", "clothing"), "clothing": ("clothing", "identity")}
+LEAKAGE_NAMES = {"clothing": "clothing_in_identity", "identity": "identity_in_clothing"}
+
+
+@dataclass
+class EmbeddedImages:
+    """Normalised image embeddings per mode (`full`, `identity`, `clothing`) `[N, E]` and their records."""
+
+    embeddings: dict[str, torch.Tensor]
+    records: Sequence[ImageRecord]
 
 
 def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -19,44 +43,148 @@ def linear_cka(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(cross / ((x.t() @ x).norm() * (y.t() @ y).norm()).clamp_min(1e-12))
 
 
-def probe(features: np.ndarray, labels: Sequence[str], train: np.ndarray, seed: int = 0) -> dict[str, float]:
-    """Accuracy (%) of a linear classifier fit on the `train` rows and scored on the others, beside the
-    chance rate (% of the most frequent label among the scored rows)."""
-    from sklearn.linear_model import LogisticRegression
+def probe(
+    fit: np.ndarray, fit_labels: np.ndarray, groups: np.ndarray, scored: np.ndarray, labels: np.ndarray
+) -> float:
+    """Balanced accuracy (%) on `scored` of a class-balanced logistic regression fit on standardised `fit`
+    features, its C chosen by cross-validation over folds that never split a person (`groups`)."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
 
-    labels = np.asarray(labels)
-    test = ~train
-    classifier = LogisticRegression(max_iter=2000, random_state=seed).fit(features[train], labels[train])
-    accuracy = float((classifier.predict(features[test]) == labels[test]).mean())
-    _, counts = np.unique(labels[test], return_counts=True)
-    return {"accuracy": 100 * accuracy, "chance": 100 * float(counts.max() / test.sum())}
+    scaler = StandardScaler().fit(fit)
+    fit, scored = scaler.transform(fit), scaler.transform(scored)
+    persons = np.unique(groups).size
+    folds = list(GroupKFold(min(3, persons)).split(fit, fit_labels, groups)) if persons >= 2 else []
+    if folds and all(np.unique(fit_labels[train]).size > 1 for train, _ in folds):
+        classifier = LogisticRegressionCV(
+            Cs=list(PROBE_CS), cv=folds, class_weight="balanced", scoring="balanced_accuracy", max_iter=1000
+        )
+    else:  # too few persons to cross-validate: the middle strength
+        classifier = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    with warnings.catch_warnings():  # a fold may lack a rare value: sklearn warns, the score stands
+        warnings.simplefilter("ignore")
+        classifier.fit(fit, fit_labels)
+    return 100 * float(balanced_accuracy_score(labels, classifier.predict(scored)))
+
+
+def probe_sample(records: Sequence[ImageRecord], per_person: int = 2, seed: int = 0) -> list[ImageRecord]:
+    """A few images of each person to fit probes on, from different outfits where there are several: a
+    probe fit on one outfit per person could read garment colour as the person."""
+    rng = np.random.default_rng(seed)
+    by_person: dict[int, dict[int | None, list[ImageRecord]]] = {}
+    for record in records:
+        by_person.setdefault(record.person_id, {}).setdefault(record.outfit_id, []).append(record)
+    sample = []
+    for outfits in by_person.values():
+        groups = list(outfits.values())
+        for group in groups:
+            rng.shuffle(group)
+        rng.shuffle(groups)
+        # One image of each outfit first, then a second of each, and so on.
+        longest = max(map(len, groups))
+        sample += [group[i] for i in range(longest) for group in groups if i < len(group)][:per_person]
+    return sample
+
+
+def leakage_probes(evaluated: EmbeddedImages, fit: EmbeddedImages | None, seed: int = 0) -> dict:
+    """For every factor: the leak probe, the controls from its own part and from the full embedding, 1/k
+    and the majority rate, all in %; and per direction, **leakage** = the mean over perceived factors of
+    (leak − 1/k) / (own − 1/k), clipped to [0, 1]. A factor is perceived when its own part reads it at
+    least 20 points above 1/k; the others are listed, not averaged.
+
+    Probes are fit on `fit` (images of the training persons); without it they are fit on half of the
+    evaluated persons and scored on the other half, and the report says so.
+    """
+    if fit is None:
+        persons = np.array(sorted({record.person_id for record in evaluated.records}))
+        fit_persons = set(np.random.default_rng(seed).permutation(persons)[: len(persons) // 2].tolist())
+        rows = np.array([record.person_id in fit_persons for record in evaluated.records])
+        fit = _subset(evaluated, rows)
+        evaluated = _subset(evaluated, ~rows)
+        fit_on = f"half of the evaluated persons ({len(fit_persons)}; no training split at hand)"
+    else:
+        persons = len({record.person_id for record in fit.records})
+        fit_on = f"the training split ({len(fit.records)} images of {persons} persons)"
+    factors = {
+        name: row
+        for kind in PARTS
+        for name in sorted(evaluated.records[0].factors[kind])
+        if (row := _probe_factor(kind, name, fit, evaluated)) is not None
+    }
+    return {"fit_on": fit_on, "factors": factors, "leakage": summarise(factors)}
+
+
+def _probe_factor(kind: str, name: str, fit: EmbeddedImages, evaluated: EmbeddedImages) -> dict | None:
+    """One factor read from each embedding, on the images that show it; None where it takes one value."""
+    own, other = PARTS[kind]
+    fit_rows = np.array([shown(name, r.factors, r.hidden or ()) for r in fit.records])
+    rows = np.array([shown(name, r.factors, r.hidden or ()) for r in evaluated.records])
+    fit_labels = _labels(fit.records, kind, name)[fit_rows]
+    labels = _labels(evaluated.records, kind, name)[rows]
+    if np.unique(fit_labels).size < 2 or np.unique(labels).size < 2:
+        return None
+    groups = np.array([r.person_id for r in fit.records])[fit_rows]
+    read = {
+        mode: probe(
+            fit.embeddings[mode].numpy()[fit_rows],
+            fit_labels,
+            groups,
+            evaluated.embeddings[mode].numpy()[rows],
+            labels,
+        )
+        for mode in {own, other, "full"}
+    }
+    _, counts = np.unique(labels, return_counts=True)
+    return {
+        "kind": kind,
+        "leak": read[other],
+        "own": read[own],
+        "full": read["full"],
+        "chance": 100 / len(counts),
+        "majority": 100 * float(counts.max() / counts.sum()),
+        "images": int(rows.sum()),
+    }
+
+
+def summarise(factors: dict[str, dict]) -> dict[str, dict]:
+    """Per direction, the leakage over the perceived factors and the factors that are not perceived."""
+    summary = {}
+    for kind, name in LEAKAGE_NAMES.items():
+        rows = {factor: row for factor, row in factors.items() if row["kind"] == kind}
+        perceived = {f: r for f, r in rows.items() if r["own"] >= r["chance"] + PERCEIVED_MARGIN}
+        shares = {
+            f: float(np.clip((r["leak"] - r["chance"]) / (r["own"] - r["chance"]), 0.0, 1.0))
+            for f, r in perceived.items()
+        }
+        summary[name] = {
+            "leakage": float(np.mean(list(shares.values()))) if shares else None,
+            "per_factor": shares,
+            "not_perceived": sorted(set(rows) - set(perceived)),
+        }
+    return summary
 
 
 def disentanglement_report(
-    identity: torch.Tensor, clothing: torch.Tensor, records: Sequence[ImageRecord], seed: int = 0
+    evaluated: EmbeddedImages, fit: EmbeddedImages | None = None, seed: int = 0
 ) -> dict:
-    """CKA and HSIC between the identity and clothing embeddings of the gallery images; where the data
-    carries factors (SynthPedes), linear probes for each clothing factor from the identity embedding and
-    each identity factor from the clothing embedding. Probes fit on half of the persons and are scored on
-    the other half, so that a probe cannot succeed by recognising a person it was fit on."""
+    """CKA and HSIC between the identity and clothing embeddings of the evaluated images; where the data
+    carries factors (SynthPedes), the leakage probes and their controls (`leakage_probes`)."""
+    identity, clothing = evaluated.embeddings["identity"], evaluated.embeddings["clothing"]
     report: dict = {"cka": linear_cka(identity, clothing), "hsic": float(hsic(identity, clothing))}
-    if not records or records[0].factors is None:
-        return report
-    persons = np.array(sorted({record.person_id for record in records}))
-    fit_persons = np.random.default_rng(seed).permutation(persons)[: len(persons) // 2]
-    train = np.isin([record.person_id for record in records], fit_persons)
-    sources = {
-        "clothing_from_identity": ("clothing", identity),
-        "identity_from_clothing": ("identity", clothing),
-    }
-    for name, (kind, features) in sources.items():
-        labels = {
-            factor: np.array([str(r.factors[kind][factor]) for r in records])
-            for factor in sorted(records[0].factors[kind])
-        }
-        report[name] = {  # a probe needs two values among the persons it is fit on
-            factor: probe(features.numpy(), values, train, seed)
-            for factor, values in labels.items()
-            if len(np.unique(values[train])) > 1
-        }
+    if evaluated.records and evaluated.records[0].factors is not None:
+        report["probes"] = leakage_probes(evaluated, fit, seed)
     return report
+
+
+def _labels(records: Sequence[ImageRecord], kind: str, name: str) -> np.ndarray:
+    return np.array([str(record.factors[kind][name]) for record in records])
+
+
+def _subset(images: EmbeddedImages, rows: np.ndarray) -> EmbeddedImages:
+    index = torch.from_numpy(np.flatnonzero(rows))
+    return EmbeddedImages(
+        {mode: tensor[index] for mode, tensor in images.embeddings.items()},
+        [images.records[i] for i in index.tolist()],
+    )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+from PIL import Image
 
 from disreid.config import DataConfig
 from disreid.data import ImageRecord, build_transforms
-from disreid.evaluation.disentanglement import disentanglement_report
+from disreid.data.build import load_records
+from disreid.evaluation.disentanglement import EmbeddedImages, disentanglement_report, probe_sample
 from disreid.evaluation.metrics import SUMMARY_METRICS
+from disreid.evaluation.oracle import captions_limit
 from disreid.evaluation.protocols import (
     EmbeddedSplit,
     clothes_changing_protocol,
+    embed_images,
     embed_split,
     standard_protocol,
 )
@@ -20,25 +24,62 @@ from disreid.model import DisReID
 
 
 def evaluate(
-    model: DisReID, records: Sequence[ImageRecord], data: DataConfig, device: torch.device | str | None = None
+    model: DisReID,
+    records: Sequence[ImageRecord],
+    data: DataConfig,
+    device: torch.device | str | None = None,
+    probe_records: Sequence[ImageRecord] | None = None,
+    progress: bool = True,
 ) -> dict:
-    """`{"standard": {mode: rank dict}, "clothes_changing": {mode: rank dict}, "disentanglement": {...}}`.
+    """`{"standard": {mode: rank dict}, "clothes_changing": {mode: rank dict}, "captions_limit": ...,
+    "disentanglement": {...}, "gate": ...}`.
 
-    The clothes-changing protocol needs outfit labels and is left out (None) where the data has none.
+    The clothes-changing protocol needs outfit labels and is left out (None) where the data has none; the
+    captions' limit needs SynthPedes. Leakage probes are fit on `probe_records` (a few images of each
+    training person, see `probe_records_of`), else on half of the evaluated persons.
     """
     transform = build_transforms(model.config.image_size, train=False, mean=data.mean, std=data.std)
-    return evaluate_embedded(embed_split(model, records, transform, device=device), records)
+    split = embed_split(model, records, transform, device=device, progress=progress)
+    return evaluate_embedded(
+        split, records, embed_probe_fit(model, probe_records, transform, device, progress)
+    )
 
 
-def evaluate_embedded(split: EmbeddedSplit, records: Sequence[ImageRecord]) -> dict:
+def embed_probe_fit(
+    model: DisReID,
+    probe_records: Sequence[ImageRecord] | None,
+    transform: Callable[[Image.Image], torch.Tensor],
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> EmbeddedImages | None:
+    """The embedded images that leakage probes are fit on; None without records that carry factors."""
+    if not probe_records or probe_records[0].factors is None:
+        return None
+    embeddings, _ = embed_images(model, probe_records, transform, device=device, progress=progress)
+    return EmbeddedImages(embeddings, probe_records)
+
+
+def probe_records_of(data: DataConfig, per_person: int = 2) -> list[ImageRecord] | None:
+    """The training images that leakage probes are fit on, where the data set has factors and a
+    training split (SynthPedes); None elsewhere."""
+    if data.dataset != "synthpedes":
+        return None
+    try:
+        return probe_sample(load_records(data, "train"), per_person)
+    except ValueError:  # no training split in this folder
+        return None
+
+
+def evaluate_embedded(
+    split: EmbeddedSplit, records: Sequence[ImageRecord], probe_fit: EmbeddedImages | None = None
+) -> dict:
     """`evaluate` on a split embedded already, for callers that also look at the embeddings."""
     has_outfits = bool((split.gallery_outfits >= 0).all())
     return {
         "standard": standard_protocol(split),
         "clothes_changing": clothes_changing_protocol(split) if has_outfits else None,
-        "disentanglement": disentanglement_report(
-            split.images["identity"], split.images["clothing"], records
-        ),
+        "captions_limit": captions_limit(records),
+        "disentanglement": disentanglement_report(EmbeddedImages(split.images, records), probe_fit),
         "gate": None
         if split.gate is None
         else {"mean": float(split.gate.mean()), "std": float(split.gate.std())},
@@ -46,34 +87,42 @@ def evaluate_embedded(split: EmbeddedSplit, records: Sequence[ImageRecord]) -> d
 
 
 def format_results(results: dict[str, dict]) -> str:
-    """A plain-text table with one column per evaluated model (name -> `evaluate` output)."""
+    """A plain-text table with one column per evaluated model (name -> `evaluate` output). Where the data
+    knows what its captions state, R@1 and mAP show their share of the captions' limit, which has a column
+    of its own."""
     names = list(results)
-    rows: list[tuple[str, list[str]]] = []
-
-    def add(label: str, values: list[float | None], fmt: str = "{:.2f}") -> None:
-        rows.append((label, ["-" if value is None else fmt.format(value) for value in values]))
-
     first = next(iter(results.values()))
+    limit = first.get("captions_limit")
+    rows: list[tuple[str, list[str]]] = []
     for protocol in ("standard", "clothes_changing"):
         if first.get(protocol) is None:
             continue
         for mode in first[protocol]:
             for metric in SUMMARY_METRICS:
-                add(f"{protocol} {mode} {metric}", [r[protocol][mode][metric] for r in results.values()])
-    report = first["disentanglement"]
-    add("CKA(identity, clothing)", [r["disentanglement"]["cka"] for r in results.values()], "{:.3f}")
-    add("HSIC(identity, clothing)", [r["disentanglement"]["hsic"] for r in results.values()], "{:.4f}")
-    for probe_name in ("clothing_from_identity", "identity_from_clothing"):
-        for factor in report.get(probe_name, {}):
-            cells = [r["disentanglement"][probe_name][factor] for r in results.values()]
-            rows.append(
-                (
-                    f"probe {probe_name} {factor} (chance)",
-                    [f"{c['accuracy']:.1f} ({c['chance']:.1f})" for c in cells],
-                )
-            )
+                bound = (limit or {}).get(protocol, {}).get(mode, {}).get(metric)
+                cells = []
+                for result in results.values():
+                    value = result[protocol][mode][metric]
+                    cells.append(f"{value:.2f}" + (f" ({value / bound:.0%})" if bound else ""))
+                if limit:
+                    cells.append("" if bound is None else f"{bound:.2f}")
+                rows.append((f"{protocol} {mode} {metric}", cells))
+    reports = [result["disentanglement"] for result in results.values()]
+    rows.append(("CKA(identity, clothing)", [f"{report['cka']:.3f}" for report in reports]))
+    rows.append(("HSIC(identity, clothing)", [f"{report['hsic']:.4f}" for report in reports]))
+    if "probes" in reports[0]:
+        for direction in reports[0]["probes"]["leakage"]:
+            values = [report["probes"]["leakage"][direction]["leakage"] for report in reports]
+            rows.append((f"leakage {direction}", ["-" if v is None else f"{v:.2f}" for v in values]))
+        for factor, row in reports[0]["probes"]["factors"].items():
+            cells = [report["probes"]["factors"][factor] for report in reports]
+            label = f"probe {factor} leak/own/full (1/k {row['chance']:.0f})"
+            rows.append((label, [f"{c['leak']:.0f}/{c['own']:.0f}/{c['full']:.0f}" for c in cells]))
+    header = names + (["captions' limit"] if limit else [])
     width = max(len(label) for label, _ in rows)
-    column = max(12, *(len(name) for name in names))
-    lines = [" " * width + "".join(f"  {name:>{column}}" for name in names)]
+    column = max(14, *(len(name) for name in header))
+    lines = [" " * width + "".join(f"  {name:>{column}}" for name in header)]
     lines += [f"{label:<{width}}" + "".join(f"  {cell:>{column}}" for cell in cells) for label, cells in rows]
+    if "probes" in reports[0]:
+        lines.append(f"(probes fit on {reports[0]['probes']['fit_on']}; balanced accuracy, %)")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from disreid.data import CaptionQueries, GalleryImages, ImageRecord
+from disreid.data.datasets import outfit_label
 from disreid.evaluation.metrics import LazySimilarity, rank
 from disreid.model import DisReID
 
@@ -40,6 +41,32 @@ class EmbeddedSplit:
 
 
 @torch.no_grad()
+def embed_images(
+    model: DisReID,
+    records: Sequence[ImageRecord],
+    transform: Callable[[Image.Image], torch.Tensor],
+    batch_size: int = 128,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """The full, identity and clothing embeddings `[N, E]` of the records' images, and their gates."""
+    device = device or model.device
+    was_training = model.training
+    model.eval()
+    images: dict[str, list[torch.Tensor]] = {mode: [] for mode in MODES}
+    gates = []
+    loader = DataLoader(GalleryImages(records, transform), batch_size=batch_size)
+    for batch in tqdm(loader, desc="embedding images", leave=False, disable=not progress):
+        embedded = model.encode_image(batch["pixels"].to(device))
+        for mode, tensor in zip(MODES, (embedded.full, embedded.identity, embedded.clothing), strict=True):
+            images[mode].append(tensor.float().cpu())
+        if embedded.gate is not None:
+            gates.append(embedded.gate.float().cpu())
+    model.train(was_training)
+    return {mode: torch.cat(parts) for mode, parts in images.items()}, torch.cat(gates) if gates else None
+
+
+@torch.no_grad()
 def embed_split(
     model: DisReID,
     records: Sequence[ImageRecord],
@@ -49,41 +76,25 @@ def embed_split(
     progress: bool = True,
 ) -> EmbeddedSplit:
     """Embed every image of `records` and every caption (whole and in its two parts)."""
-    device = device or model.device
+    images, gate = embed_images(model, records, transform, batch_size, device, progress)
     was_training = model.training
     model.eval()
-    gallery = GalleryImages(records, transform)
-    images: dict[str, list[torch.Tensor]] = {mode: [] for mode in MODES}
-    gates, gallery_pids, gallery_outfits = [], [], []
-    loader = DataLoader(gallery, batch_size=batch_size)
-    for batch in tqdm(loader, desc="embedding images", leave=False, disable=not progress):
-        embedded = model.encode_image(batch["pixels"].to(device))
-        for mode, tensor in zip(MODES, (embedded.full, embedded.identity, embedded.clothing), strict=True):
-            images[mode].append(tensor.float().cpu())
-        if embedded.gate is not None:
-            gates.append(embedded.gate.float().cpu())
-        gallery_pids.append(batch["person_id"])
-        gallery_outfits.append(batch["outfit_id"])
-
     queries = CaptionQueries(records)
     texts: dict[str, list[torch.Tensor]] = {mode: [] for mode in MODES}
     fields = {"full": "caption", "identity": "identity_caption", "clothing": "clothing_caption"}
-    query_pids, query_outfits = [], []
     loader = DataLoader(queries, batch_size=batch_size)
     for batch in tqdm(loader, desc="embedding captions", leave=False, disable=not progress):
         for mode, field in fields.items():
             texts[mode].append(model.encode_text(list(batch[field])).float().cpu())
-        query_pids.append(batch["person_id"])
-        query_outfits.append(batch["outfit_id"])
     model.train(was_training)
     return EmbeddedSplit(
-        images={mode: torch.cat(parts) for mode, parts in images.items()},
+        images=images,
         texts={mode: torch.cat(parts) for mode, parts in texts.items()},
-        gate=torch.cat(gates) if gates else None,
-        gallery_pids=torch.cat(gallery_pids),
-        gallery_outfits=torch.cat(gallery_outfits),
-        query_pids=torch.cat(query_pids),
-        query_outfits=torch.cat(query_outfits),
+        gate=gate,
+        gallery_pids=torch.tensor([record.person_id for record in records]),
+        gallery_outfits=torch.tensor([outfit_label(record) for record in records]),
+        query_pids=torch.tensor(queries.person_ids),
+        query_outfits=torch.tensor([outfit_label(records[image]) for image, _ in queries.pairs]),
     )
 
 

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from disreid.config import load_config
 from disreid.data import build_transforms, load_records
-from disreid.evaluation import evaluate_embedded
+from disreid.evaluation import evaluate_embedded, probe_records_of
+from disreid.evaluation.evaluate import embed_probe_fit
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split
 from disreid.io import atomic_directory
@@ -34,8 +35,10 @@ GUIDES = {
     "spread away from 0.5 mean that the model uses the split.",
     "Embeddings": "Identity should gather a person's images across outfits; clothing should gather an "
     "outfit's images across persons.",
-    "Leakage": "Linear probes fit on half of the test persons and scored on the others: how much clothing "
-    "the identity embedding still holds, and how much identity the clothing embedding holds.",
+    "Leakage": "Linear probes fit on training persons and scored on the evaluated ones (balanced accuracy): "
+    "each factor read from the embedding that should not hold it (the leak), beside the part meant to hold "
+    "it and the full embedding (the controls: they show the probe can read the factor at all) and 1/k. "
+    "Leakage is the leak's share of the own part's reading above 1/k, averaged over perceived factors.",
     "Retrieval examples": "Test queries drawn at random, half where full mode ranks a correct image first "
     "and half where it does not, each in full and in identity mode.",
     "Clothes-changing examples": "The images of the query's own (person, outfit) are removed from the "
@@ -69,7 +72,8 @@ def make_report(
         model.config.image_size, train=False, mean=config.data.mean, std=config.data.std
     )
     embedded = embed_split(model, records, transform, device=device, progress=progress)
-    results = evaluate_embedded(embedded, records)
+    probe_fit = embed_probe_fit(model, probe_records_of(config.data), transform, device, progress)
+    results = evaluate_embedded(embedded, records, probe_fit)
     training, validation = _read_csv(run_dir / "metrics.csv"), _read_csv(run_dir / "validation.csv")
     queries = figures.pick_queries(embedded, examples)
     changing = (
@@ -97,7 +101,7 @@ def make_report(
             else Section("Gate", "this model has no DisentangleModule, hence no gate."),
             save("Embeddings", figures.embedding_maps(embedded)),
             save("Leakage", figures.leakage_figure(results["disentanglement"]))
-            if results["disentanglement"].get("clothing_from_identity")
+            if results["disentanglement"].get("probes")
             else Section("Leakage", f"the probes need ground-truth factors; {config.data.dataset} has none."),
             save("Retrieval examples", figures.retrieval_examples(embedded, records, queries)),
             save(
@@ -148,12 +152,23 @@ def _tables(results: dict, run_dir: Path, split: str) -> list[Table]:
         ("standard", f"{name} retrieval (%)"),
         ("clothes_changing", f"{name}, clothes changing (%)"),
     ):
-        if results[protocol] is not None:
-            rows = [
-                [mode, *(f"{scores[m]:.2f}" for m in SUMMARY_METRICS)]
-                for mode, scores in results[protocol].items()
-            ]
-            tables.append(Table(title, ["mode", *SUMMARY_METRICS], rows))
+        if results[protocol] is None:
+            continue
+        rows = [
+            [mode, *(f"{scores[m]:.2f}" for m in SUMMARY_METRICS)]
+            for mode, scores in results[protocol].items()
+        ]
+        columns = ["mode", *SUMMARY_METRICS]
+        if results["captions_limit"]:  # the oracle's R@1 and mAP, and the share of them reached
+            limit = results["captions_limit"][protocol]
+            columns += ["limit R1 / mAP", "share R1 / mAP"]
+            for row, (mode, scores) in zip(rows, results[protocol].items(), strict=True):
+                bound = limit[mode]
+                row += [
+                    f"{bound['R1']:.2f} / {bound['mAP']:.2f}",
+                    f"{scores['R1'] / bound['R1']:.0%} / {scores['mAP'] / bound['mAP']:.0%}",
+                ]
+        tables.append(Table(title, columns, rows))
     best = run_dir / BEST / "metrics.json"
     if best.is_file():
         row = json.loads(best.read_text(encoding="utf-8"))
@@ -171,5 +186,11 @@ def _tables(results: dict, run_dir: Path, split: str) -> list[Table]:
     ]
     if gate is not None:
         rows.append(["gate mean ± std", f"{gate['mean']:.3f} ± {gate['std']:.3f}"])
+    for direction, summary in report.get("probes", {}).get("leakage", {}).items():
+        value = "-" if summary["leakage"] is None else f"{summary['leakage']:.2f}"
+        unseen = ", ".join(summary["not_perceived"]) or "none"
+        rows.append(
+            [f"leakage {direction.replace('_', ' ')} (0 none, 1 full)", f"{value}; not perceived: {unseen}"]
+        )
     tables.append(Table("Disentanglement (lower dependence is better)", ["measure", "value"], rows))
     return tables

@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from disreid.data import CaptionQueries, ImageRecord, load_image
+from disreid.evaluation.disentanglement import LEAKAGE_NAMES
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import EmbeddedSplit
 
@@ -215,31 +216,32 @@ def _tsne_panel(
 
 # -------------------------------------------------------------------------------------------- leakage
 def leakage_figure(report: dict) -> Figure:
-    """Linear probes on frozen test embeddings, scored on persons they were not fit on: a probe that
-    beats chance by far finds the other branch's information where it should not be."""
-    probes = {
-        "clothing_from_identity": "clothing factors read from the identity embedding",
-        "identity_from_clothing": "identity factors read from the clothing embedding",
-    }
-    height = max(len(report[name]) for name in probes)
-    figure = Figure(figsize=(13, 1.2 + 0.45 * height), layout="constrained")
-    for axes, (name, title), colour in zip(figure.subplots(1, 2), probes.items(), ("C0", "C3"), strict=True):
-        factors = sorted(report[name])
-        accuracy = [report[name][factor]["accuracy"] for factor in factors]
-        chance = [report[name][factor]["chance"] for factor in factors]
+    """Per factor, the leak probe beside its controls (the factor read from its own part and from the full
+    embedding) and 1/k: a leak bar as long as the own-part bar means the wrong embedding holds the factor
+    as well as the right one does."""
+    probes = report["probes"]
+    titles = {"clothing": "clothing factors (leak: from the identity embedding)",
+              "identity": "identity factors (leak: from the clothing embedding)"}  # fmt: skip
+    rows = {kind: [f for f, row in probes["factors"].items() if row["kind"] == kind] for kind in titles}
+    figure = Figure(figsize=(13, 1.6 + 0.6 * max(map(len, rows.values()))), layout="constrained")
+    bars = (("leak", "C3", "leak"), ("own", "C0", "own part (control)"), ("full", "C7", "full (control)"))
+    for axes, (kind, title) in zip(figure.subplots(1, 2), titles.items(), strict=True):
+        factors = rows[kind]
         y = np.arange(len(factors))
-        axes.barh(y, accuracy, color=colour, alpha=0.8, label="probe accuracy")
-        axes.plot(chance, y, "|", color="black", ms=22, mew=2.5, label="chance (most frequent value)")
-        for row, value in zip(y, accuracy, strict=True):
-            axes.text(value + 1, row, f"{value:.0f}", va="center", fontsize="small")
+        for offset, (key, colour, label) in zip((-0.27, 0.0, 0.27), bars, strict=True):
+            values = [probes["factors"][f][key] for f in factors]
+            axes.barh(y + offset, values, height=0.26, color=colour, label=label)
+        chance = [probes["factors"][f]["chance"] for f in factors]
+        axes.plot(chance, y, "|", color="black", ms=26, mew=2.5, label="1/k")
+        summary = probes["leakage"][LEAKAGE_NAMES[kind]]
+        leakage = "-" if summary["leakage"] is None else f"{summary['leakage']:.2f}"
+        unseen = ", ".join(summary["not_perceived"]) or "none"
         axes.set_yticks(y, factors)
         axes.invert_yaxis()
         axes.set_xlim(0, 105)
         axes.legend(loc="lower right", fontsize="small")
-        _label(axes, title, "accuracy on held-out persons (%)", "")
-    figure.suptitle(
-        "Leakage: a probe well above chance finds what the embedding should not hold", fontsize="x-large"
-    )
+        _label(axes, f"{title}\nleakage {leakage}; not perceived: {unseen}", "balanced accuracy (%)", "")
+    figure.suptitle(f"Leakage probes, fit on {probes['fit_on']}", fontsize="x-large")
     return figure
 
 

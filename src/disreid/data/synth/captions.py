@@ -8,7 +8,9 @@ Captions name only what the image shows: the face (glasses, beard) is left out o
 shoes when an object hides the feet; hair, skin and build show from every side.
 
 The ground-truth parts are the caption's clauses of each kind in caption order, exact substrings of
-it: clauses of one sentence are joined by a space, sentences by ". ".
+it: clauses of one sentence are joined by a space, sentences by ". ". Every phrase carries the factor
+values its words state ("a red coat": upper coat, upper_colour red; "she": gender female), so each
+part knows what it says without being parsed back (the captions' limit in `evaluation.oracle` reads it).
 """
 
 from __future__ import annotations
@@ -85,7 +87,24 @@ DETERMINERS = ("A", "The", "This")
 
 OMIT_IDENTITY, OMIT_BODY, OMIT_GARMENT, OMIT_SHOES, OMIT_BAG, OMIT_COLOUR = 0.2, 0.3, 0.1, 0.25, 0.15, 0.08
 
-Span = tuple[str | None, str]  # (label, text); label None marks glue between clauses
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words and the factor values they state."""
+
+    text: str
+    stated: Factors
+
+    def __add__(self, other: Phrase | str) -> Phrase:
+        if isinstance(other, str):
+            return Phrase(self.text + other, self.stated)
+        return Phrase(self.text + other.text, {**self.stated, **other.stated})
+
+    def __radd__(self, other: str) -> Phrase:
+        return Phrase(other + self.text, self.stated)
+
+
+Span = tuple[str | None, Phrase | str]  # (label, words); label None marks glue between clauses
 Sentence = list[Span]
 
 
@@ -94,6 +113,8 @@ class Caption:
     text: str
     identity: str  # the identity clauses, as defined in the module docstring
     clothing: str  # the clothing clauses
+    identity_stated: Factors  # the factor values the identity clauses state
+    clothing_stated: Factors  # and the clothing clauses
 
 
 def describe(
@@ -103,15 +124,18 @@ def describe(
     return _Grammar(rng, identity, clothing, hidden).caption()
 
 
-def and_join(items: list[str]) -> str:
+def and_join(items: list[Phrase]) -> Phrase:
     """Join as "a", "a and b" or "a, b and c"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    joined = items[0]
+    for index, item in enumerate(items[1:], start=2):
+        joined = joined + (" and " if index == len(items) else ", ") + item
+    return joined
 
 
-def with_article(phrase: str) -> str:
-    if phrase.split(" ")[-1] in PLURALS:
+def with_article(phrase: Phrase) -> Phrase:
+    if phrase.text.split(" ")[-1] in PLURALS:
         return phrase
-    return ("an " if phrase[0] in "aeiou" else "a ") + phrase
+    return ("an " if phrase.text[0] in "aeiou" else "a ") + phrase
 
 
 class _Grammar:
@@ -122,18 +146,21 @@ class _Grammar:
     ):
         self.rng = rng
         gender = identity["gender"]
-        self.he, self.his = PRONOUNS[gender]
-        self.noun = pick(rng, GENDER_NOUNS[gender])
+        he, his = PRONOUNS[gender]
+        self.he, self.his = Phrase(he, {"gender": gender}), Phrase(his, {"gender": gender})
+        self.noun = Phrase(pick(rng, GENDER_NOUNS[gender]), {"gender": gender})
         self.adjectives = [
-            pick(rng, table[identity[name]])
+            Phrase(pick(rng, table[identity[name]]), {name: identity[name]})
             for name, table in BODY_WORDS.items()
             if table[identity[name]] and not self.chance(OMIT_BODY)
         ]
-        features = {"hair": self.hair(identity), "skin": f"{pick(rng, SKIN_WORDS[identity['skin']])} skin"}
+        skin = Phrase(f"{pick(rng, SKIN_WORDS[identity['skin']])} skin", {"skin": identity["skin"]})
+        features = {"hair": self.hair(identity), "skin": skin}
         if "face" not in hidden and identity["eyewear"] != "none":
-            features["eyewear"] = pick(rng, EYEWEAR_WORDS[identity["eyewear"]])
+            words = pick(rng, EYEWEAR_WORDS[identity["eyewear"]])
+            features["eyewear"] = Phrase(words, {"eyewear": identity["eyewear"]})
         if "face" not in hidden and identity["beard"] == "beard":
-            features["beard"] = pick(rng, BEARD_WORDS)
+            features["beard"] = Phrase(pick(rng, BEARD_WORDS), {"beard": "beard"})
         self.features = {name: phrase for name, phrase in features.items() if not self.chance(OMIT_IDENTITY)}
         self.garments = [
             self.garment(part, clothing[part], clothing[f"{part}_colour"]) for part in ("upper", "lower")
@@ -155,13 +182,24 @@ class _Grammar:
     def colour(self, words: tuple[str, ...]) -> str:
         return "" if self.chance(OMIT_COLOUR) else pick(self.rng, words) + " "
 
-    def hair(self, identity: Factors) -> str:
+    def hair(self, identity: Factors) -> Phrase:
         phrase = pick(self.rng, HAIR_PHRASES[identity["hair_style"]])
-        return phrase.format(c=self.colour(HAIR_COLOUR_WORDS[identity["hair_colour"]]), his=self.his)
+        colour = self.colour(HAIR_COLOUR_WORDS[identity["hair_colour"]])
+        stated = {"hair_style": identity["hair_style"]}
+        if colour:
+            stated["hair_colour"] = identity["hair_colour"]
+        if "{his}" in phrase:
+            stated = {**stated, **self.his.stated}
+        return Phrase(phrase.format(c=colour, his=self.his.text), stated)
 
-    def garment(self, part: str, value: str, colour: str) -> str:
-        phrase = self.colour(COLOUR_WORDS[colour]) + pick(self.rng, GARMENT_WORDS[part][value])
-        if phrase.split(" ")[-1] in PLURALS and self.chance(0.2):
+    def garment(self, part: str, value: str, colour: str) -> Phrase:
+        """`value` of `part` in `colour`; the shoes state only their colour (their kind is no factor)."""
+        colour_words = self.colour(COLOUR_WORDS[colour])
+        stated = {} if part == "shoes" else {part: value}
+        if colour_words:
+            stated[f"{part}_colour"] = colour
+        phrase = Phrase(colour_words + pick(self.rng, GARMENT_WORDS[part][value]), stated)
+        if phrase.text.split(" ")[-1] in PLURALS and self.chance(0.2):
             return "a pair of " + phrase
         return with_article(phrase)
 
@@ -176,20 +214,24 @@ class _Grammar:
         sentences = [self.opening(subject, worn)]
         sentences += self.identity_sentences() + self.clothing_sentences()
         sentences[1:] = [sentences[1 + i] for i in self.rng.permutation(len(sentences) - 1)]
-        text = " ".join("".join(text for _, text in sentence) for sentence in sentences)
-        return Caption(text, self.part(sentences, "identity"), self.part(sentences, "clothing"))
+        text = " ".join("".join(_text(words) for _, words in sentence) for sentence in sentences)
+        identity, identity_stated = self.part(sentences, "identity")
+        clothing, clothing_stated = self.part(sentences, "clothing")
+        return Caption(text, identity, clothing, identity_stated, clothing_stated)
 
-    def subject(self) -> str:
+    def subject(self) -> Phrase:
         """The noun phrase the caption is about, e.g. "A tall slim woman with long brown hair and glasses"."""
-        adjectives = [word for word in self.adjectives if not self.chance(0.3)]
-        self.adjectives = [word for word in self.adjectives if word not in adjectives]
+        adjectives = [phrase for phrase in self.adjectives if not self.chance(0.3)]
+        self.adjectives = [phrase for phrase in self.adjectives if phrase not in adjectives]
         attached = [name for name in self.features if self.chance(0.4)][:2]
-        subject = " ".join([pick(self.rng, DETERMINERS), *adjectives, self.noun])
+        subject = pick(self.rng, DETERMINERS)
+        for word in [*adjectives, self.noun]:
+            subject = subject + " " + word
         if attached:
-            subject += " with " + and_join([self.features.pop(name) for name in attached])
+            subject = subject + " with " + and_join([self.features.pop(name) for name in attached])
         return subject
 
-    def opening(self, subject: str, worn: list[str]) -> Sentence:
+    def opening(self, subject: Phrase, worn: list[Phrase]) -> Sentence:
         verb = pick(self.rng, WEAR_VERBS)
         has = [name for name in self.features if name != "eyewear"]
         form = int(self.rng.integers(4))
@@ -198,63 +240,77 @@ class _Grammar:
             return [
                 ("identity", subject),
                 (None, " "),
-                ("identity", f"has {feature}"),
+                ("identity", "has " + feature),
                 (None, " and "),
-                ("clothing", f"{verb} {and_join(worn)}"),
+                ("clothing", f"{verb} " + and_join(worn)),
                 (None, "."),
             ]
         if form == 2 and has:
             feature = self.features.pop(pick(self.rng, has))
             lead = pick(self.rng, ("Wearing", "Dressed in", "In"))
-            subject = subject[0].lower() + subject[1:]
+            subject = Phrase(subject.text[0].lower() + subject.text[1:], subject.stated)
             return [
-                ("clothing", f"{lead} {and_join(worn)}"),
+                ("clothing", f"{lead} " + and_join(worn)),
                 (None, ", "),
-                ("identity", f"{subject} has {feature}"),
+                ("identity", subject + " has " + feature),
                 (None, "."),
             ]
         if form == 3 and len(worn) > 1:
             return [
                 ("identity", subject),
                 (None, " "),
-                ("clothing", f"in {worn[0]}"),
+                ("clothing", "in " + worn[0]),
                 (None, " "),
-                ("clothing", f"{verb} {and_join(worn[1:])}"),
+                ("clothing", f"{verb} " + and_join(worn[1:])),
                 (None, "."),
             ]
-        return [("identity", subject), (None, " "), ("clothing", f"{verb} {and_join(worn)}"), (None, ".")]
+        return [("identity", subject), (None, " "), ("clothing", f"{verb} " + and_join(worn)), (None, ".")]
 
     def identity_sentences(self) -> list[Sentence]:
-        he, sentences = self.he.capitalize(), []
+        he, sentences = self.he.text.capitalize(), []
+        he = Phrase(he, self.he.stated)
         if self.adjectives:
-            sentences.append([("identity", f"{he} is {and_join(self.adjectives)}"), (None, ".")])
+            sentences.append([("identity", he + " is " + and_join(self.adjectives)), (None, ".")])
         if "eyewear" in self.features:
             verb = pick(self.rng, ITEM_VERBS)
-            sentences.append([("identity", f"{he} {verb} {self.features.pop('eyewear')}"), (None, ".")])
+            sentences.append([("identity", he + f" {verb} " + self.features.pop("eyewear")), (None, ".")])
         if self.features and self.chance(0.5):
             sentences.append(
-                [("identity", f"{he} has {and_join(list(self.features.values()))}"), (None, ".")]
+                [("identity", he + " has " + and_join(list(self.features.values()))), (None, ".")]
             )
         else:
             sentences += [
-                [("identity", f"{he} has {feature}"), (None, ".")] for feature in self.features.values()
+                [("identity", he + " has " + feature), (None, ".")] for feature in self.features.values()
             ]
         return sentences
 
     def clothing_sentences(self) -> list[Sentence]:
-        he, sentences = self.he.capitalize(), []
+        he, sentences = Phrase(self.he.text.capitalize(), self.he.stated), []
         if self.shoes:
-            sentences.append([("clothing", f"{he} {pick(self.rng, ITEM_VERBS)} {self.shoes}"), (None, ".")])
+            sentences.append([("clothing", he + f" {pick(self.rng, ITEM_VERBS)} " + self.shoes), (None, ".")])
         if self.bag:
             kind, bag = self.bag
-            place = BAG_PLACES[kind].format(his=self.his)
+            before, after = BAG_PLACES[kind].split("{his}")
+            place = " " + before + self.his + after
             clause = pick(
-                self.rng, (f"{he} carries {bag}", f"{he} is carrying {bag}", f"{he} has {bag} {place}")
+                self.rng,
+                (he + " carries " + bag, he + " is carrying " + bag, he + " has " + bag + place),
             )
             sentences.append([("clothing", clause), (None, ".")])
         return sentences
 
     @staticmethod
-    def part(sentences: list[Sentence], label: str) -> str:
-        clauses = [" ".join(text for kind, text in sentence if kind == label) for sentence in sentences]
-        return ". ".join(clause for clause in clauses if clause) + "."
+    def part(sentences: list[Sentence], label: str) -> tuple[str, Factors]:
+        """The clauses of one kind, joined as the module docstring says, and what they state."""
+        clauses, stated = [], {}
+        for sentence in sentences:
+            phrases = [words for kind, words in sentence if kind == label]
+            if phrases:
+                clauses.append(" ".join(map(_text, phrases)))
+                for phrase in phrases:
+                    stated.update(phrase.stated)
+        return ". ".join(clauses) + ".", stated
+
+
+def _text(words: Phrase | str) -> str:
+    return words if isinstance(words, str) else words.text

@@ -6,7 +6,7 @@ for the drawing (colours, shapes) and the captions (words).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -104,6 +104,17 @@ def sample_outfit(rng: np.random.Generator, gender: str) -> Factors:
 def fits(outfit: Factors, identity: Factors) -> bool:
     """Whether a person of `identity` may wear `outfit` (the priors of `sample_outfit`, as a test)."""
     return identity["gender"] == "female" or outfit["lower"] not in FEMALE_ONLY_LOWER
+
+
+HIDDEN_BY = {"eyewear": "face", "beard": "face", "shoes_colour": "shoes"}  # factor -> part that shows it
+
+
+def shown(factor: str, factors: dict[str, Factors], hidden: Collection[str]) -> bool:
+    """Whether an image of a person with `factors` ({"identity": ..., "clothing": ...}), in which the parts
+    `hidden` cannot be seen, shows the value of `factor`, so that a caption of it may state it."""
+    if HIDDEN_BY.get(factor) in hidden:
+        return False
+    return factor != "bag_colour" or factors["clothing"]["bag"] != "none"
 
 
 def key(factors: Factors) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from disreid.data.synth.population import SPLITS, Person, sample_population
 from disreid.data.synth.scene import SUPERSAMPLE, render, sample_scene
 from disreid.io import atomic_directory
 
-VERSION = 1  # bump whenever the same seed would give different files
+VERSION = 2  # bump whenever the same seed would give different files
 ANNOTATIONS = "annotations.json"
 MANIFEST = "synthpedes.json"
 CAPTIONS_PER_IMAGE = 2
@@ -168,6 +168,8 @@ def _make(job: _Job) -> dict:
         "outfit": job.outfit,
         "id_captions": [caption.identity for caption in captions],
         "cloth_captions": [caption.clothing for caption in captions],
+        "stated": [{"identity": c.identity_stated, "clothing": c.clothing_stated} for c in captions],
         "factors": {"identity": identity, "clothing": job.clothing},
         "view": scene.pose.view,
+        "hidden": sorted(scene.hidden()),
     }
