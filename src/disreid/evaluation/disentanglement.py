@@ -55,15 +55,17 @@ def probe(
 
     scaler = StandardScaler().fit(fit)
     fit, scored = scaler.transform(fit), scaler.transform(scored)
+    # Integer classes: LogisticRegressionCV's balanced class weights fail on string labels (sklearn 1.9).
+    _, classes = np.unique(np.concatenate([fit_labels, labels]), return_inverse=True)
+    fit_labels, labels = classes[: len(fit_labels)], classes[len(fit_labels) :]
     persons = np.unique(groups).size
     folds = list(GroupKFold(min(3, persons)).split(fit, fit_labels, groups)) if persons >= 2 else []
+    options = {"class_weight": "balanced", "max_iter": 300, "tol": 1e-3}
     if folds and all(np.unique(fit_labels[train]).size > 1 for train, _ in folds):
-        classifier = LogisticRegressionCV(
-            Cs=list(PROBE_CS), cv=folds, class_weight="balanced", scoring="balanced_accuracy", max_iter=1000
-        )
+        classifier = LogisticRegressionCV(Cs=list(PROBE_CS), cv=folds, scoring="balanced_accuracy", **options)
     else:  # too few persons to cross-validate: the middle strength
-        classifier = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    with warnings.catch_warnings():  # a fold may lack a rare value: sklearn warns, the score stands
+        classifier = LogisticRegression(C=1.0, **options)
+    with warnings.catch_warnings():  # a fold may lack a rare value, a path may stop early: the score stands
         warnings.simplefilter("ignore")
         classifier.fit(fit, fit_labels)
     return 100 * float(balanced_accuracy_score(labels, classifier.predict(scored)))
