@@ -46,10 +46,34 @@ COLOUR_RGB: dict[str, RGB] = {
     "orange": (242, 130, 30),
     "brown": (122, 76, 40),
 }
+# How a man's and a woman's figure differ, as one tells them apart on a small street crop: the
+# shoulders against the hips (a V against an A whatever the build, which scales both), the waist, the
+# thickness of limbs and neck, the head, the chest in profile. Half widths and thicknesses in head heights.
+GENDER_SHAPE: dict[str, dict[str, float]] = {
+    "male": {
+        "head": 0.82,
+        "shoulder": 1.14,
+        "waist": 0.76,
+        "hip": 0.64,
+        "limb": 1.08,
+        "neck": 0.4,
+        "chest": 1.0,
+    },
+    "female": {
+        "head": 0.72,
+        "shoulder": 0.74,
+        "waist": 0.5,
+        "hip": 0.88,
+        "limb": 0.84,
+        "neck": 0.26,
+        "chest": 1.2,
+    },
+}
 HEIGHT_SCALE = {"short": 0.88, "average": 1.0, "tall": 1.12}
 BUILD_SCALE = {"slim": 0.84, "average": 1.0, "heavy": 1.24}
 EYE_RGB: RGB = (34, 26, 26)
 LENS_RGB: RGB = (22, 22, 28)
+BEARD_SHADOW: RGB = (20, 16, 14)
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
 FAR_SHADE = 0.72  # limbs on the far side of a side view are in the body's shadow
@@ -128,7 +152,7 @@ class _Figure:
         self.canvas, self.identity, self.clothing = canvas, identity, clothing
         self.view, self.side_view, self.u, self.cx = pose.view, pose.view == "side", unit, centre_x
         u, tall, wide = unit, HEIGHT_SCALE[identity["height"]], BUILD_SCALE[identity["build"]]
-        female = identity["gender"] == "female"
+        self.shape = shape = GENDER_SHAPE[identity["gender"]]
         self.skin, self.hair = SKIN_RGB[identity["skin"]], HAIR_RGB[identity["hair_colour"]]
         self.top_rgb, self.bottom_rgb = (
             COLOUR_RGB[clothing["upper_colour"]],
@@ -136,13 +160,13 @@ class _Figure:
         )
         self.shoe_rgb = COLOUR_RGB[clothing["shoes_colour"]]
         self.bag_rgb = COLOUR_RGB.get(clothing["bag_colour"], (0, 0, 0))
-        self.head_w = 0.9 * u if self.side_view else (0.74 if female else 0.8) * u
-        self.shoulder = (0.84 if female else 1.02) * u * wide  # half widths, seen from the front
-        self.waist = (0.6 if female else 0.74) * u * wide
-        self.hip = (0.82 if female else 0.7) * u * wide
-        self.depth = (0.5 + 0.06 * female) * u * wide  # half the chest depth, seen from the side
-        self.arm_w = 0.3 * u * (0.5 + 0.5 * wide)
-        self.leg_w = 0.42 * u * (0.5 + 0.5 * wide)
+        self.head_w = (0.9 if self.side_view else shape["head"]) * u
+        self.shoulder = shape["shoulder"] * u * wide  # half widths, seen from the front
+        self.waist = shape["waist"] * u * wide
+        self.hip = shape["hip"] * u * wide
+        self.depth = 0.5 * u * wide  # half the chest depth, seen from the side
+        self.arm_w = 0.3 * u * (0.5 + 0.5 * wide) * shape["limb"]
+        self.leg_w = 0.42 * u * (0.5 + 0.5 * wide) * shape["limb"]
         self.torso = 2.45 * u * tall
         self.ankle_y = ground_y - 0.2 * u
         bones = (1.8 * u * tall, 1.75 * u * tall, 1.3 * u * tall, 1.2 * u * tall)  # thigh, shin, arm, forearm
@@ -241,7 +265,7 @@ class _Figure:
             self.leg(leg, FAR_SHADE if self.side_view and index == 0 else 1.0)
         self.pelvis_and_skirt()
         neck = (self.head[0] - 0.05 * self.u, self.head[1])
-        self.limb((neck, self.at_body(0, 0)), 0.34 * self.u, self.skin)
+        self.limb((neck, self.at_body(0, 0)), self.shape["neck"] * self.u, self.skin)
         self.upper_garment()
         self.bag_on_body()
         for arm in self.arms[1:] if self.side_view else self.arms:
@@ -306,7 +330,7 @@ class _Figure:
 
     def _side_torso(self, hem: float, hem_y: float) -> list[Point]:
         cx, top, u, d = self.cx, self.shoulder_y, self.u, self.depth
-        chest = 1.12 if self.identity["gender"] == "female" else 1.0
+        chest = self.shape["chest"]
         return [
             self.at_body(-0.15, -0.05),
             (cx - 0.9 * d, top + 0.2 * u),
@@ -467,23 +491,28 @@ class _Figure:
             temple = (eyes[0][0] - 0.12 * u, at(-0.05 * s, 0)[0])
         else:
             eyes = [at(-0.2, 0.05), at(0.2, 0.05)]
-            jaw = [at(-0.15, 0.2), at(-0.35, 0.17), at(-0.5, 0), at(-0.45, 0.3), at(-0.2, 0.48)]
+            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.52, -0.02), at(-0.5, 0.34), at(-0.22, 0.54)]
             beard = self.mirrored(jaw, self.head[0])  # under the nose, up the sideburn, along the jaw
             mouth = [at(-0.13, 0.3), at(0.13, 0.3)]
             temple = (eyes[0][0] + 0.12 * u, eyes[1][0] - 0.12 * u)  # the bridge between the lenses
-        if identity["beard"] == "beard":
-            self.polygon(beard, self.hair)
+        if identity["beard"] == "beard":  # darker than the hair, as stubble and shadow make it look
+            self.polygon(beard, mix(self.hair, BEARD_SHADOW, 0.45))
         self.canvas.line(mouth, fill=mix(self.skin, (130, 40, 40), 0.5), width=line)
+        # Eyewear is drawn larger than life, as a dark band (sunglasses) or bright lenses in a thick dark
+        # frame (glasses), so that it still shows on a face a dozen pixels high.
+        frame = self.line_width(0.07)
         for x, y in eyes:
             self.ellipse((x, y), 0.06 * u, 0.06 * u, EYE_RGB)
             self.canvas.line(
                 [(x - 0.1 * u, y - 0.12 * u), (x + 0.1 * u, y - 0.13 * u)], fill=self.hair, width=line
             )
+            lens = (x - 0.17 * u, y - 0.12 * u, x + 0.17 * u, y + 0.12 * u)
             if identity["eyewear"] == "sunglasses":
-                self.ellipse((x, y), 0.13 * u, 0.1 * u, LENS_RGB)
+                self.canvas.ellipse(lens, fill=LENS_RGB)
             elif identity["eyewear"] == "glasses":
                 self.canvas.ellipse(
-                    (x - 0.12 * u, y - 0.1 * u, x + 0.12 * u, y + 0.1 * u), outline=LENS_RGB, width=line
+                    lens, fill=mix(self.skin, (255, 255, 255), 0.6), outline=LENS_RGB, width=frame
                 )
+                self.ellipse((x, y), 0.05 * u, 0.05 * u, EYE_RGB)
         if identity["eyewear"] != "none":
-            self.canvas.line([(temple[0], eyes[0][1]), (temple[1], eyes[0][1])], fill=LENS_RGB, width=line)
+            self.canvas.line([(temple[0], eyes[0][1]), (temple[1], eyes[0][1])], fill=LENS_RGB, width=frame)
