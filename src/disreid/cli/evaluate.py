@@ -26,23 +26,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from disreid.config import DataConfig, load_config
+    from disreid.config import DataConfig
     from disreid.data import load_records
     from disreid.data.build import as_found
     from disreid.evaluation import evaluate, format_results
     from disreid.model import DisReID
-    from disreid.training import BEST, LAST
+    from disreid.training.run import run_config, run_model_dir
     from disreid.training.trainer import resolve_device
 
-    data = DataConfig()
     if args.run:
-        data = load_config(args.run / "config.yaml").data
-        folder = args.run / BEST if (args.run / BEST).exists() else args.run / LAST
-        model_dir = folder / "model"
+        model_dir, data = run_model_dir(args.run), run_config(args.run, args.data).data
     else:
-        model_dir = args.model
-    if args.data:
-        data.root = str(args.data)
+        model_dir, data = args.model, DataConfig()
+        if args.data:
+            data.root = str(args.data)
     if args.dataset:
         data.dataset = args.dataset
     if not args.run:  # a model alone asks for no particular data set: read the one at --data as it is
