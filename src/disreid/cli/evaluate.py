@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from disreid.cli import add_device_argument, add_split_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,10 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="a run folder of `disreid train` (its best model)")
     source.add_argument("--model", type=Path, help="a model folder written by save_pretrained")
-    parser.add_argument("--data", type=Path, help="data set folder (default: the run's)")
+    parser.add_argument(
+        "--data", type=Path, help="data set folder (default: the run's; with --model: data/synthpedes)"
+    )
     parser.add_argument("--dataset", help="data set name (default: the run's, else synthpedes)")
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--device", default="auto")
+    add_split_argument(parser)
+    add_device_argument(parser)
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.set_defaults(func=run)
 

@@ -19,7 +19,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "in other clothes (identity), or its clothing part alone (clothing).",
     )
     parser.add_argument("query", help='a description, e.g. "a woman with long black hair in a red coat"')
-    parser.add_argument("--index", type=Path, required=True, metavar="INDEX_DIR")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        required=True,
+        metavar="INDEX_DIR",
+        help="an index folder made by `disreid index`",
+    )
     parser.add_argument("--mode", choices=MODES, default="full", help="what to compare (default: full)")
     parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
