@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 # disreid.retrieval.MODES, written out so that building the parser does not import faiss and torch
@@ -44,8 +45,13 @@ def run(args: argparse.Namespace) -> int:
     paths = [str(index.root / hit.path) for hit in result.hits]
     if args.json:
         hits = [{"path": path, "score": hit.score} for path, hit in zip(paths, result.hits, strict=True)]
-        print(json.dumps({"query": result.query, "mode": result.mode, "text": result.text, "results": hits}))
+        output = {"query": result.query, "mode": result.mode, "text": result.text}
+        print(
+            json.dumps({**output, "unknown_words": result.unknown_words, "results": hits}, ensure_ascii=False)
+        )
         return 0
+    if result.unknown_words:
+        print(f"not known to the model, left out: {', '.join(result.unknown_words)}", file=sys.stderr)
     if result.text != result.query:
         print(f"{result.mode} part of the query: {result.text}")
     for rank, (path, hit) in enumerate(zip(paths, result.hits, strict=True), 1):
