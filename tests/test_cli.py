@@ -9,6 +9,7 @@ from importlib.metadata import version
 
 import pytest
 
+from conftest import SMALL_RUN
 from disreid.cli import build_parser, main
 
 
@@ -46,3 +47,17 @@ def test_help_shows_defaults_and_shipped_configs(capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert "port to listen on (default: 7860)" in text
     assert "the name of a config shipped with disreid, e.g. synth_tiny or cuhk_pedes" in text
+
+
+def test_a_checkpoint_missing_offline_is_one_line_with_the_remedy(synth_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    overrides = [*SMALL_RUN, f"data.root={synth_root}", "model.backbone=clip"]
+    overrides.append("model.checkpoint=nobody/clip-not-cached-here")
+    arguments = [item for override in overrides for item in ("--set", override)]
+    assert main(["train", "--config", "synth_tiny", *arguments, "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(
+        "disreid train: error: cannot load 'nobody/clip-not-cached-here': it is not a local"
+    )
+    assert "`huggingface-cli download nobody/clip-not-cached-here --local-dir DIR`" in error
+    assert "`--set model.checkpoint=DIR`" in error and error.count("\n") == 1
