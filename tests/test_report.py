@@ -106,3 +106,43 @@ def test_missing_run_folder_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty")]) == 2
     assert "is not a run folder of `disreid train`: it has no config.yaml" in capsys.readouterr().err
+
+
+def test_a_run_finds_its_data_from_another_folder(synth_root, tmp_path, monkeypatch, capsys):
+    """A run trained on a relative data folder records where that is: evaluating it from elsewhere reads
+    the same data instead of drawing a new SynthPedes into the current folder."""
+    monkeypatch.chdir(synth_root.parent)
+    run = tmp_path / "run"
+    Trainer(
+        load_config("synth_tiny", [f"data.root={synth_root.name}", *SMALL, "train.eval_every=0"]), run
+    ).fit()
+    assert load_config(run / "config.yaml").data.root == str(synth_root)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", "--run", str(run), "--device", "cpu"]) == 0
+    assert "R1" in capsys.readouterr().out
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["evaluate --run", "report"])
+def test_a_relative_data_folder_missing_here_is_refused(command, synth_run, tmp_path, monkeypatch, capsys):
+    """An older run holds its data folder as the relative path it was given: where that is missing from
+    the current folder, the command names it and --data instead of drawing SynthPedes there."""
+    run = shutil.copytree(synth_run, tmp_path / "run", ignore=shutil.ignore_patterns(REPORT_DIR))
+    config = load_config(run / "config.yaml")
+    config.data.root = "data/synthpedes"
+    config.save(run / "config.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert main([*command.split(), str(run), "--device", "cpu"]) == 2
+    error = capsys.readouterr().err
+    assert f"{run} records its data as data/synthpedes, relative to the folder it was trained from" in error
+    assert f"there is no {tmp_path / 'data' / 'synthpedes'}: pass the data set folder with --data" in error
+    assert not (tmp_path / "data").exists()
+
+
+def test_evaluate_on_a_folder_without_a_run_says_so(tmp_path, capsys):
+    assert main(["evaluate", "--run", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path} is not a run folder of `disreid train`: it has no config.yaml" in error
+    assert "shipped" not in error

@@ -13,22 +13,27 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
 
-from conftest import SMALL_VIT, small_config
+from conftest import CAPTIONS, SMALL_VIT, small_config
 from disreid.cli import main
 from disreid.cli import search as cli_search
 from disreid.data import CLIP_MEAN, CLIP_STD, ImageRecord, build_transforms, load_image, read_cuhk_pedes
 from disreid.data.synth import ANNOTATIONS, generate_synthpedes
 from disreid.losses import AdvancedLoss
 from disreid.model import DisReID, build_model
+from disreid.model.tokenizer import build_word_tokenizer
 from disreid.retrieval import (
     MAX_QUERY_CHARS,
     MODES,
     GalleryIndex,
+    SearchResult,
     UpdateReport,
     find_images,
     query_text,
     search,
+    unknown_words,
 )
 
 REAL_IMAGES = Path(__file__).parents[2] / "shared" / "realdata" / "images"
@@ -182,7 +187,8 @@ def test_search_json(index_dir, index, capsys):
     query = "a woman in a red coat"
     assert disreid("search", "--index", index_dir, query, "--mode", "clothing", "-k", 3, "--json") == 0
     output = json.loads(capsys.readouterr().out)
-    assert set(output) == {"query", "mode", "text", "results"}
+    assert set(output) == {"query", "mode", "text", "unknown_words", "results"}
+    assert output["unknown_words"] == []
     assert output["query"] == query and output["mode"] == "clothing"
     assert len(output["results"]) == 3 and all(set(hit) == {"path", "score"} for hit in output["results"])
     scores = [hit["score"] for hit in output["results"]]
@@ -191,6 +197,62 @@ def test_search_json(index_dir, index, capsys):
         Path(hit["path"]).is_file() and Path(hit["path"]).is_relative_to(index.root)
         for hit in output["results"]
     )
+
+
+# Words no SynthPedes caption uses: a word-level vocabulary reads them as [UNK].
+UNKNOWN_QUERY = "a man with a crimson parka 🧥 红色外套"
+
+
+def test_unknown_words_are_named_and_a_query_of_none_known_is_refused():
+    tokenizer = build_word_tokenizer(CAPTIONS)
+    assert unknown_words(tokenizer, UNKNOWN_QUERY) == ["crimson", "parka", "🧥", "红色外套"]
+    assert unknown_words(tokenizer, "a man, a man with a red jacket") == []
+    for query, unread in [
+        ("红色外套", " (红色外套 unknown to it)"),
+        ("?!", " (?! unknown to it)"),
+        (".", ""),
+    ]:
+        with pytest.raises(ValueError) as error:
+            unknown_words(tokenizer, query)
+        assert str(error.value) == (
+            f"the model knows no word of the query{unread}: describe the person in the words of its training "
+            "captions (English)"
+        )
+
+
+def test_a_byte_level_tokenizer_knows_every_word():
+    """CLIP's tokenizer splits any text into byte pieces it knows: nothing to name, nothing to refuse."""
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    bpe.train_from_iterator(
+        CAPTIONS, trainers.BpeTrainer(initial_alphabet=alphabet, special_tokens=["<unk>"])
+    )
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>")
+    assert unknown_words(tokenizer, UNKNOWN_QUERY) == []
+    assert unknown_words(tokenizer, "红色外套") == []
+
+
+def test_search_names_unknown_words_in_text_and_json(index_dir, capsys):
+    assert disreid("search", "--index", index_dir, UNKNOWN_QUERY, "-k", 2) == 0
+    printed = capsys.readouterr()
+    assert printed.err == "not known to the model, left out: crimson, parka, 🧥, 红色外套\n"
+    assert len(printed.out.splitlines()) == 2
+    assert disreid("search", "--index", index_dir, UNKNOWN_QUERY, "-k", 2, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["unknown_words"] == ["crimson", "parka", "🧥", "红色外套"]
+    assert disreid("search", "--index", index_dir, "红色外套 🧥") == 2
+    assert "the model knows no word of the query (红色外套, 🧥 unknown to it)" in capsys.readouterr().err
+
+
+def test_demo_note_names_the_part_searched_and_the_unknown_words():
+    from disreid.demo.app import search_note
+
+    result = SearchResult("a man in a crimson parka", "identity", "a man", [], ["crimson", "parka"])
+    assert (
+        search_note(result)
+        == "Searched the identity part: “a man” · Not known to the model, left out: crimson, parka"
+    )
+    assert search_note(SearchResult("a man", "full", "a man", [])) == ""
 
 
 def test_contact_sheet_is_a_png(index_dir, tmp_path, capsys):

@@ -57,6 +57,28 @@ _spec.loader.exec_module(benchmark)
         ),
         ("", ("", "")),
         (" , . ", ("", "")),
+        # what the person does is identity, even in a sentence with no other cue
+        ("He is climbing stairs. He wears a blue shirt.", ("He is climbing stairs", "He wears a blue shirt")),
+        ("A man in a red coat is on the phone.", ("A man, is on the phone", "in a red coat")),
+        (
+            "A man wearing a black jacket is pointing at something.",
+            ("A man, is pointing at something", "wearing a black jacket"),
+        ),
+        ("Her left hand is on her left hip.", ("Her left hand is on her left hip", "")),
+        # a person noun glued to a typo, or followed by one, is still the subject
+        ("The womanis wearing a red coat.", ("The woman", "is wearing a red coat")),
+        ("A woman waring a red shirt and black shoes.", ("A woman", "waring a red shirt and black shoes")),
+        # facial hair after a list of garments; a chain around the neck is jewellery
+        ("He is wearing a black shirt and sideburns.", ("sideburns", "He is wearing a black shirt")),
+        (
+            "A young man with short hair wears a chain around his neck.",
+            ("A young man with short hair", "wears a chain around his neck"),
+        ),
+        # an adjective cut off by a comma belongs to the garment after it
+        ("A woman wearing a tight, blue jean vest.", ("A woman", "wearing a tight, blue jean vest")),
+        # under the arm is where a thing is carried, not a posture
+        ("She is carrying books under her left arm.", ("", "She is carrying books under her left arm")),
+        ("He is facing away from the camera.", ("", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:
@@ -110,6 +132,48 @@ def test_accuracy_targets(path: Path) -> None:
     assert result["identity_accuracy"] >= 90
     assert result["clothing_accuracy"] >= 90
     assert result["identity_non_empty"] == 100
+
+
+# The held-out part was scored once, after the splitter was done: 2 of its 51 identity spans miss (a typo,
+# "shirt dark hair", and "hangs over the back of" her dress); it was not tuned on afterwards.
+@pytest.mark.parametrize(
+    ("path", "identity_floor"),
+    [(benchmark.VAL_DEV, 98), (benchmark.VAL_HELDOUT, 96)],
+    ids=["dev", "held-out"],
+)
+def test_real_validation_captions(path: Path, identity_floor: float) -> None:
+    """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
+    result = benchmark.score(benchmark.read_jsonl(path))
+    assert result["identity_accuracy"] >= identity_floor
+    assert result["clothing_accuracy"] >= 98
+    assert result["empty_identity"] == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    [benchmark.LABELLED, benchmark.VAL_DEV, benchmark.VAL_HELDOUT],
+    ids=["labelled", "dev", "held-out"],
+)
+def test_no_content_word_is_dropped(path: Path) -> None:
+    """Every content word the gold labels give the person lands in the identity or the clothing part."""
+    dropped = []
+    for record in benchmark.read_jsonl(path):
+        caption, placed, position = record["caption"], benchmark.placement(record["caption"]), 0
+        for span in record["spans"]:
+            start = caption.index(span["text"], position)
+            position = start + len(span["text"])
+            if span["label"] != "other":
+                words = benchmark.content_words(caption, start, position)
+                dropped += [w.group() for w in words if placed[w.start()] not in ("identity", "clothing")]
+    assert dropped == []
+
+
+def test_content_words_outside_viewpoint_reach_a_part() -> None:
+    caption = "She is looking at something on the floor. He is gesturing. Legs and feet are bare."
+    identity, clothing = split_caption(caption)
+    words = {w.group() for w in benchmark.content_words(caption)}
+    kept = {w.group() for w in benchmark.content_words(f"{identity} {clothing}")}
+    assert words == kept
 
 
 def test_cli_prints_both_parts(capsys) -> None:

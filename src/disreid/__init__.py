@@ -1,3 +1,8 @@
 """disreid: text-to-person retrieval with identity/clothing disentanglement."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version(__name__)  # pyproject.toml is the one place the version is written
+except PackageNotFoundError:  # a source tree on the path, not installed
+    __version__ = "unknown"

@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from disreid import __version__
+
 # Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func`.
 COMMANDS = [
     "synth",
@@ -33,10 +35,25 @@ def add_overrides_argument(parser: argparse.ArgumentParser, target: str = "a con
     )
 
 
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """`--device`: where every command that runs a model runs it."""
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when available, the default), cpu or cuda"
+    )
+
+
+def add_split_argument(parser: argparse.ArgumentParser) -> None:
+    """`--split`: which split of the data set a command evaluates."""
+    parser.add_argument(
+        "--split", default="test", help="the data split to evaluate: test (default), val or train"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="disreid", description="Text-to-person retrieval with identity/clothing disentanglement."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"disreid.cli.{name}").add_parser(subparsers)

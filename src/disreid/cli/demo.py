@@ -14,8 +14,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "matching images of an index. Only the images of the index are served. Needs the `demo` extra: "
         "pip install 'disreid[demo]'.",
     )
-    parser.add_argument("--index", type=Path, required=True, metavar="INDEX_DIR")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument(
+        "--index",
+        type=Path,
+        required=True,
+        metavar="INDEX_DIR",
+        help="an index folder made by `disreid index`",
+    )
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every network, with no login)"
     )

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from disreid.cli import add_device_argument, add_split_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,32 +19,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", type=Path, help="a run folder of `disreid train` (its best model)")
     source.add_argument("--model", type=Path, help="a model folder written by save_pretrained")
-    parser.add_argument("--data", type=Path, help="data set folder (default: the run's)")
+    parser.add_argument(
+        "--data", type=Path, help="data set folder (default: the run's; with --model: data/synthpedes)"
+    )
     parser.add_argument("--dataset", help="data set name (default: the run's, else synthpedes)")
-    parser.add_argument("--split", default="test")
-    parser.add_argument("--device", default="auto")
+    add_split_argument(parser)
+    add_device_argument(parser)
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from disreid.config import DataConfig, load_config
+    from disreid.config import DataConfig
     from disreid.data import load_records
     from disreid.data.build import as_found
     from disreid.evaluation import evaluate, format_results, probe_records_of
     from disreid.model import DisReID
-    from disreid.training import BEST, LAST
+    from disreid.training.run import run_config, run_model_dir
     from disreid.training.trainer import resolve_device
 
-    data = DataConfig()
     if args.run:
-        data = load_config(args.run / "config.yaml").data
-        folder = args.run / BEST if (args.run / BEST).exists() else args.run / LAST
-        model_dir = folder / "model"
+        model_dir, data = run_model_dir(args.run), run_config(args.run, args.data).data
     else:
-        model_dir = args.model
-    if args.data:
-        data.root = str(args.data)
+        model_dir, data = args.model, DataConfig()
+        if args.data:
+            data.root = str(args.data)
     if args.dataset:
         data.dataset = args.dataset
     if not args.run:  # a model alone asks for no particular data set: read the one at --data as it is

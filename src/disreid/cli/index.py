@@ -6,18 +6,30 @@ import argparse
 import time
 from pathlib import Path
 
+from disreid.cli import add_device_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "index",
+        usage="%(prog)s --model MODEL --images IMAGES --out INDEX_DIR [options]\n"
+        "       %(prog)s --update --out INDEX_DIR [--images IMAGES] [options]",
         help="embed a folder of images into a searchable index",
         description="Embed every image under a folder (jpg, jpeg, png, webp, recursively) into full, "
         "identity and clothing embeddings, stored with faiss in OUT together with the image paths and a "
         "copy of the model. Unreadable files are skipped and listed. The index is replaced only once the "
         "new one is complete.",
     )
-    parser.add_argument("--model", type=Path, help="a run folder of `disreid train` or a saved model folder")
-    parser.add_argument("--images", type=Path, help="the folder of images (with --update: the index's own)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="a run folder of `disreid train` or a saved model folder (required, except with --update)",
+    )
+    parser.add_argument(
+        "--images",
+        type=Path,
+        help="the folder of images (required, except with --update, where it names the folder's new place)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="INDEX_DIR", help="the index folder")
     parser.add_argument("--batch", type=int, default=64, help="images per forward pass (default 64)")
     parser.add_argument(
@@ -35,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "index's own model and structure (--images: the folder's new place, if it moved); to change the "
         "structure, rebuild with --model INDEX_DIR/model",
     )
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    add_device_argument(parser)
     parser.set_defaults(func=run)
 
 

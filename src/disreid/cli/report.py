@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from disreid.cli import add_device_argument, add_split_argument
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,10 +16,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "probes and retrieval examples (including a clothes-changing case).",
     )  # fmt: skip
     parser.add_argument("run", type=Path, help="a run folder of `disreid train`")
-    parser.add_argument("--split", default="test")
+    add_split_argument(parser)
     parser.add_argument("--data", type=Path, help="data set folder (default: the run's)")
     parser.add_argument("--examples", type=int, default=4, help="retrieval example queries per figure")
-    parser.add_argument("--device", default="auto")
+    add_device_argument(parser)
     parser.set_defaults(func=run)
 
 

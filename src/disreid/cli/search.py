@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 # disreid.retrieval.MODES, written out so that building the parser does not import faiss and torch
@@ -19,7 +20,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "in other clothes (identity), or its clothing part alone (clothing).",
     )
     parser.add_argument("query", help='a description, e.g. "a woman with long black hair in a red coat"')
-    parser.add_argument("--index", type=Path, required=True, metavar="INDEX_DIR")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        required=True,
+        metavar="INDEX_DIR",
+        help="an index folder made by `disreid index`",
+    )
     parser.add_argument("--mode", choices=MODES, default="full", help="what to compare (default: full)")
     parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
@@ -38,8 +45,13 @@ def run(args: argparse.Namespace) -> int:
     paths = [str(index.root / hit.path) for hit in result.hits]
     if args.json:
         hits = [{"path": path, "score": hit.score} for path, hit in zip(paths, result.hits, strict=True)]
-        print(json.dumps({"query": result.query, "mode": result.mode, "text": result.text, "results": hits}))
+        output = {"query": result.query, "mode": result.mode, "text": result.text}
+        print(
+            json.dumps({**output, "unknown_words": result.unknown_words, "results": hits}, ensure_ascii=False)
+        )
         return 0
+    if result.unknown_words:
+        print(f"not known to the model, left out: {', '.join(result.unknown_words)}", file=sys.stderr)
     if result.text != result.query:
         print(f"{result.mode} part of the query: {result.text}")
     for rank, (path, hit) in enumerate(zip(paths, result.hits, strict=True), 1):

@@ -15,7 +15,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train a model. The run folder receives the resolved config, checkpoints (last/, best/), "
         "metrics.csv, validation.csv and TensorBoard event files.",
     )
-    parser.add_argument("--config", type=Path, help="experiment YAML file, e.g. configs/synth_tiny.yaml")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE_OR_NAME",
+        help="an experiment YAML file, or the name of a config shipped with disreid, e.g. synth_tiny or "
+        "cuhk_pedes (a name it does not know lists them; default: the built-in defaults)",
+    )
     add_overrides_argument(parser)
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<config name>)")
     parser.add_argument(

@@ -10,12 +10,20 @@ from pathlib import Path
 
 import gradio as gr
 
-from disreid.retrieval import MAX_QUERY_CHARS, MODES, GalleryIndex, search
+from disreid.retrieval import MAX_QUERY_CHARS, MODES, GalleryIndex, SearchResult, search
 
 MODE_HELP = (
     "full: the whole description · identity: the person (body, hair, face), whatever they wear · "
     "clothing: the outfit, whoever wears it"
 )
+
+
+def search_note(result: SearchResult) -> str:
+    """What the page says above the results: the part of the query searched, and the words left out."""
+    notes = [f"Searched the {result.mode} part: “{result.text}”"] if result.text != result.query else []
+    if result.unknown_words:
+        notes.append(f"Not known to the model, left out: {', '.join(result.unknown_words)}")
+    return " · ".join(notes)
 
 
 def build_demo(index: GalleryIndex, k: int = 12) -> gr.Blocks:
@@ -24,13 +32,12 @@ def build_demo(index: GalleryIndex, k: int = 12) -> gr.Blocks:
     def run_search(query: str, mode: str, count: float) -> tuple[list[tuple[str, str]], str]:
         try:
             result = search(index, query, mode, int(count))
-        except ValueError as error:  # an empty or overlong query: say so on the page
+        except ValueError as error:  # an empty, overlong or unreadable query: say so on the page
             raise gr.Error(str(error)) from error
         images = [
             (str(index.resolve(hit.path)), f"{hit.score:.3f} · {Path(hit.path).name}") for hit in result.hits
         ]
-        note = f"Searched the {mode} part: “{result.text}”" if result.text != result.query else ""
-        return images, note
+        return images, search_note(result)
 
     with gr.Blocks(title="disreid search", analytics_enabled=False) as demo:
         gr.Markdown(f"## disreid · find a person in {len(index.paths)} images by description")

@@ -148,8 +148,9 @@ def create_encoders(
     return encoders
 
 
-class CheckpointNotFoundError(OSError):
-    """A checkpoint is neither a local directory, nor in the Hugging Face cache, nor reachable."""
+class CheckpointNotFoundError(FileNotFoundError):
+    """A checkpoint is neither a local directory, nor in the Hugging Face cache, nor reachable. A missing
+    file to the command line too, which prints its message (the remedy) as one line."""
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

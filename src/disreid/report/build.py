@@ -11,7 +11,6 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from disreid.config import load_config
 from disreid.data import build_transforms, load_records
 from disreid.evaluation import evaluate_embedded, probe_records_of
 from disreid.evaluation.evaluate import embed_probe_fit
@@ -21,8 +20,8 @@ from disreid.io import atomic_directory
 from disreid.model import DisReID
 from disreid.report import figures
 from disreid.report.html import Section, Table, write_html
-from disreid.training import BEST, LAST
-from disreid.training.checkpoint import MODEL_DIR
+from disreid.training import BEST
+from disreid.training.run import CONFIG_FILE, run_config, run_model_dir
 from disreid.training.trainer import resolve_device
 
 REPORT_DIR, REPORT_FILE = "report", "report.html"
@@ -60,10 +59,7 @@ def make_report(
     need what the run or the data lacks (validation, a gate, outfit labels) are left out with a note.
     Returns the page's path."""
     run_dir = Path(run_dir)
-    model_dir = _model_dir(run_dir)
-    config = load_config(run_dir / "config.yaml")
-    if data_root is not None:
-        config.data.root = str(data_root)
+    model_dir, config = run_model_dir(run_dir), run_config(run_dir, data_root)
     device = resolve_device(device) if isinstance(device, str) else device
 
     model = DisReID.from_pretrained(model_dir).to(device)
@@ -118,23 +114,11 @@ def make_report(
             f"model {model_dir.relative_to(run_dir)}, {config.data.dataset} {split} split ({len(records)} "
             f"images, {len(embedded.query_pids)} queries), written {datetime.now():%Y-%m-%d %H:%M}"
         )
-        config_text = (run_dir / "config.yaml").read_text(encoding="utf-8")
+        config_text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
         title = f"disreid report: {run_dir.resolve().name}"
         write_html(out / REPORT_FILE, title, meta, _tables(results, run_dir, split), sections, config_text)
         (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return run_dir / REPORT_DIR / REPORT_FILE
-
-
-def _model_dir(run_dir: Path) -> Path:
-    """The run's best model, else its last, with an error that says what is wrong with the folder."""
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"no run folder at {run_dir}: pass the --out folder of `disreid train`")
-    if not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder of `disreid train`: it has no config.yaml")
-    for name in (BEST, LAST):
-        if (run_dir / name / MODEL_DIR).is_dir():
-            return run_dir / name / MODEL_DIR
-    raise FileNotFoundError(f"{run_dir} holds no trained model ({BEST}/{MODEL_DIR} or {LAST}/{MODEL_DIR})")
 
 
 def _read_csv(path: Path) -> list[dict[str, float]]:

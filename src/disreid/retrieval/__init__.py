@@ -12,7 +12,7 @@ from disreid.retrieval.index import (
     find_images,
     resolve_model,
 )
-from disreid.retrieval.search import MAX_QUERY_CHARS, SearchResult, query_text, search
+from disreid.retrieval.search import MAX_QUERY_CHARS, SearchResult, query_text, search, unknown_words
 from disreid.retrieval.sheet import contact_sheet
 
 __all__ = [
@@ -30,4 +30,5 @@ __all__ = [
     "query_text",
     "resolve_model",
     "search",
+    "unknown_words",
 ]

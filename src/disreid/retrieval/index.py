@@ -65,11 +65,10 @@ def resolve_model(path: str | Path) -> tuple[Path, tuple[float, ...], tuple[floa
     path = Path(path)
     if (path / "config.yaml").is_file():
         from disreid.config import load_config
-        from disreid.training import BEST, LAST
+        from disreid.training.run import run_model_dir
 
         data = load_config(path / "config.yaml").data
-        checkpoint = path / BEST if (path / BEST / MODEL_DIR).is_dir() else path / LAST
-        return checkpoint / MODEL_DIR, tuple(data.mean), tuple(data.std)
+        return run_model_dir(path), tuple(data.mean), tuple(data.std)
     if (path / "config.json").is_file():
         return path, CLIP_MEAN, CLIP_STD
     raise FileNotFoundError(f"{path} is neither a run folder of `disreid train` nor a saved model folder")

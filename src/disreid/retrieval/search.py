@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from disreid.retrieval.index import MODES, GalleryIndex, Hit
 from disreid.text import split_caption
@@ -18,6 +19,7 @@ class SearchResult:
     mode: str
     text: str  # what was encoded: the query, or its identity or clothing part
     hits: list[Hit]
+    unknown_words: list[str] = field(default_factory=list)  # words of `text` the model cannot read
 
 
 def query_text(query: str, mode: str) -> str:
@@ -38,9 +40,34 @@ def query_text(query: str, mode: str) -> str:
     return (identity if mode == "identity" else clothing) or query
 
 
+def unknown_words(tokenizer: PreTrainedTokenizerBase, text: str) -> list[str]:
+    """The words of `text` that the tokenizer reads as its unknown token, each once, in order: the model
+    sees none of them. A word-level vocabulary (the tiny backbone's, made of its training captions) misses
+    any other word, script or emoji; byte-level subword tokenizers (CLIP's) read every text, so with them
+    the list is empty. Raises ValueError when no word of `text` is known: ranking the gallery by the
+    unknown token alone would look like an answer and mean nothing."""
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    pieces = [
+        (token, text[start:end])
+        for token, (start, end) in zip(encoding.input_ids, encoding.offset_mapping, strict=True)
+    ]
+    unknown = list(dict.fromkeys(piece for token, piece in pieces if token == tokenizer.unk_token_id))
+    if not any(
+        token != tokenizer.unk_token_id and any(c.isalnum() for c in piece) for token, piece in pieces
+    ):
+        unread = f" ({', '.join(unknown)} unknown to it)" if unknown else ""
+        raise ValueError(
+            f"the model knows no word of the query{unread}: describe the person in the words of its "
+            "training captions (English)"
+        )
+    return unknown
+
+
 def search(index: GalleryIndex, query: str, mode: str = "full", k: int = 10) -> SearchResult:
-    """The `k` gallery images that best match a description, in one of the modes of `MODES`."""
+    """The `k` gallery images that best match a description, in one of the modes of `MODES`, and the
+    words of it that the model does not know (which every front end names)."""
     text = query_text(query, mode)
+    unknown = unknown_words(index.model.tokenizer, text)
     with torch.inference_mode():
         embedding = index.model.encode_text([text])[0]
-    return SearchResult(query.strip(), mode, text, index.search(embedding, mode, k))
+    return SearchResult(query.strip(), mode, text, index.search(embedding, mode, k), unknown)

@@ -6,7 +6,8 @@ disagree is cut again before conjunctions, prepositions, verbs and new subjects 
 hair" | "is wearing a red coat"), and each piece is labelled from a curated lexicon of cue phrases.
 The conventions are those of the labelled real captions: a noun-phrase subject ("The woman") is
 identity, a subject pronoun stays with its verb, glasses are identity, held objects are clothing,
-viewpoint and surroundings are neither.
+viewpoint and surroundings are neither. A sentence with no cue at all is most often what the person does
+("He is climbing the stairs"), so it is identity: no description of the person is dropped from both parts.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ def _words(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-# RSTPReid's punctuation-stripped captions glue words together ("jacketa pair", "shoesshe is"); a lexicon
-# noun may therefore end before one of these words as well as at a word boundary.
-_GLUED = ("the", "an", "a", "she", "he", "his", "her", "and")
+# RSTPReid's punctuation-stripped captions and typos glue words together ("jacketa pair", "shoesshe is",
+# "The womanis"); a lexicon noun may therefore end before one of these words as well as at a word boundary.
+_GLUED = ("the", "an", "a", "she", "he", "his", "her", "and", "is", "has", "with", "wearing")
 _END = rf"(?=\b|{_any(*_GLUED)}\b)"
 
 _COLOURS = _any(
@@ -52,33 +53,42 @@ _SHADES = _any(_COLOURS, "dark", "light", "bright", "deep", "pale", "mostly", "p
 # Nouns of hair, face and glasses, and the words that may describe them within one phrase: the colour in
 # "long, dark brown hair" or "thick rimmed black glasses" is not a garment colour.
 _FACE_NOUNS = _any(
-    r"hair\w*", "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "mustaches?",
-    "moustaches?", "goatees?", "ponytails?", "pigtails?", "braids?", "buns?", "bangs",
+    r"hair\w*", "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "eyeglass",
+    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers", r"pony[\s-]?tails?", "pigtails?",
+    "braids?", "buns?", "bangs",
 )  # fmt: skip
 _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
     "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?",
 )  # fmt: skip
 
+# The nouns a noun-phrase subject is made of ("A woman", "The subject").
+_PERSONS = _any(
+    r"m[ae]ns?", "wom[ae]n", "males?", "females?", "boys?", "girls?", "lady", "ladies", "guys?",
+    "gentlem[ae]n", "persons?", "pedestrians?", "individuals?", "subjects?", "child(?:ren)?", "kids?",
+    "toddlers?", "teen(?:ager)?s?", "adolescents?", "adults?", "students?", "youth",
+)  # fmt: skip
 _IDENTITY = _any(
-    # people, age, build, height, origin
-    r"m[ae]ns?", "wom[ae]n", "male", "female", "boys?", "girls?", "lady", "ladies", "guys?", "gentlem[ae]n",
-    "persons?", "pedestrians?", "individuals?", "child(?:ren)?", "kids?", "toddlers?", "teen(?:ager)?s?",
-    "teenage", "adults?", "students?", "youth", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age",
+    # people, age, build, height, origin, looks
+    _PERSONS, "teenage", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age", "handsome", "pretty",
+    "beautiful", "attractive",
     "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slim", "slender", "thin", "skinny", "lean", "fat",
     "chubby", "plump", "stout", "stocky", "portly", "heavy(?:set)?", "overweight", "obese", "muscular",
     "burly", "petite", "slight", "build", "frame", "tall", "height", "asian", "african", "caucasian",
     "european", "hispanic", "latin[ao]", "foreign(?:er)?", "descent",
     # hair, face, skin, glasses
-    _FACE_NOUNS, "bald(?:ing)?", r"pony\s+tails?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
+    _FACE_NOUNS, "bald(?:ing)?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
     "redhead", "curls", "curly", "wavy", "dreadlocks", "mohawk", r"shaved\s+head", "faces?", "bearded",
     "stubble", "skinned", "tanned", "freckles", "expression", "smil(?:e|es|ing)", "happy", "spectacles",
+    "specs",
     # posture and action
     r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "sits?", "sitting", "seated",
     r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
     r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
     "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", r"talk\w*", "texting", "chatting", "eating",
-    "drinking", "reading", "posture", "fists?",
+    "drinking", "reading", "posture", "fists?", r"climb\w*", r"point(?:s|ing)", r"gestur\w*", r"danc\w*",
+    "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*", r"hurr\w*", r"rush\w*",
+    "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
 )  # fmt: skip
 
 _CLOTHING = _any(
@@ -100,11 +110,12 @@ _CLOTHING = _any(
     "satchels?", "totes?", "briefcases?", "suitcases?", "luggage", "wallets?", "pouch(?:es)?",
     "clutch(?:es)?", "umbrellas?", "parasols?", "strollers?", "prams?", "carts?", "trolleys?", "trays?",
     "bottles?", "cups?", "mugs?", "(?:note)?books?", "folders?", "box(?:es)?", "laptops?", "canes?",
-    "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?",
+    "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?", "drinks?", "packages?",
     # headwear and accessories
     "hats?", "caps?", "beanies?", "helmets?", "berets?", "visors?", r"(?:head\s?)?scar(?:f|ves)",
     "bandanas?", "hijabs?", "turbans?", "headbands?", "masks?", "gloves?", "mittens?", "bracelets?",
-    "(?:wrist)?watch(?:es)?", "necklaces?", "earrings?", "pendants?", "jewel(?:le)?ry", "belts?",
+    "(?:wrist)?watch(?:es)?", "necklaces?", "chains?", "earrings?", "pendants?", "jewel(?:le)?ry", "belts?",
+    "badges?", "tags?", "stethoscopes?", "hoods?",
     "(?:ear|head)(?:phone|bud|set)s?", r"(?:bow\s?)?ties?", "suspenders", "lanyards?",
     # garment details
     "sleeves?", "sleeved", "sleeveless", "straps?", "collars?", "collared", "lapels?", "cuffs?", "hems?",
@@ -121,7 +132,7 @@ _OTHER = _any(
     "visible", r"photo\w*", "pictured", "blurr?(?:y|ed)", "background", "foreground", "streets?", "roads?",
     "sidewalks?", "pavement", "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
     r"(?:an)?other\s+(?:person|people|man|woman|pedestrian|girl|boy)", r"each\s+other", "people",
-    "someone", "somebody",
+    "someone", "somebody", r"(?:fac|turn)(?:es|ed|ing)?\s+away",
 )  # fmt: skip
 
 _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
@@ -140,8 +151,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             rf"\b{_OWNER}hands?\s+(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
             r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)\b",
         ),
-        ("identity", True, rf"\b{_OWNER}arms?\s+(?:\w+\s+){{0,4}}?(?:sides?|crossed|folded|raised|bent)\b"),
-        ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|arms?|elbows?)\b"),
+        (
+            "identity",
+            True,
+            rf"\b{_OWNER}(?:arms?|elbows?)\s+(?:\w+\s+){{0,4}}?"
+            r"(?:sides?|crossed|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
+        ),
+        ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|heel|toes?)\b"),
         (
             "identity",
             True,
@@ -153,7 +169,9 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
-            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b",
+            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b"
+            r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
+            r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
         ),
         (
             "identity",
@@ -174,7 +192,12 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
         ("clothing", True, rf"\b{_CLOTHING}{_END}"),
-        ("clothing", False, rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of){_END}"),
+        # weak: a colour may be the hair's, a phone may be in use, and what is worn may be glasses
+        (
+            "clothing",
+            False,
+            rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of|wear(?:s|ing)?|wore|worn){_END}",
+        ),
     ]
 ]
 
@@ -182,6 +205,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’/-][^\W_]+)*|[.!?;,:]")
 _SENTENCE_END = frozenset(".!?")
 _CHUNK_END = frozenset(";,:")
 _SHADE = re.compile(_SHADES, re.IGNORECASE)
+_PERSON = re.compile(_PERSONS, re.IGNORECASE)
 
 # Where a chunk whose cues disagree may be cut: before these words...
 _CONJUNCTIONS = _words("and but while whilst who plus no there")
@@ -284,6 +308,10 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         return False  # never inside a cue phrase
     if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
         return True  # a phrase such as "arm at down near his sides"
+    if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
+        return True  # after the noun-phrase subject: "A woman | waring a red shirt"
+    if word == "as":  # "glasses | as well as a black shirt"
+        return [later.word for later in tokens[i + 1 : i + 3]] == ["well", "as"]
     if word == "and":  # "blue and white shirt" is one garment
         following = tokens[i + 1].word if i + 1 < len(tokens) else ""
         return not (_SHADE.fullmatch(previous) and _SHADE.fullmatch(following))
@@ -310,11 +338,11 @@ def _pieces(chunk: list[_Token]) -> list[list[_Token]]:
 
 def _fill(labels: list[Label | None], dangling: list[bool]) -> list[Label]:
     """Give each cue-less piece the label of its nearest labelled neighbour: the next one when the piece
-    dangles, else the previous one; a sentence without any cue is "other"."""
+    dangles, else the previous one; a sentence without any cue says what the person does: identity."""
     before = list(accumulate(labels, lambda last, label: label or last))
     after = list(accumulate(reversed(labels), lambda last, label: label or last))[::-1]
     return [
-        label or ((a or b) if d else (b or a)) or "other"
+        label or ((a or b) if d else (b or a)) or "identity"
         for label, b, a, d in zip(labels, before, after, dangling, strict=True)
     ]
 
@@ -325,10 +353,22 @@ def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
     return [tokens[a + 1 : b] for a, b in pairwise([-1, *cuts, len(tokens)])]
 
 
+def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
+    """The runs between , ; : where a run that dangles ("wearing a tight") runs on into the next, whose
+    head noun it describes ("a tight, blue jean vest")."""
+    chunks: list[list[_Token]] = []
+    for run in _split(sentence, _CHUNK_END):
+        if chunks and chunks[-1] and chunks[-1][-1].word in _DANGLING:
+            chunks[-1] += run
+        else:
+            chunks.append(run)
+    return chunks
+
+
 def _sentence_clauses(text: str, sentence: list[_Token]) -> list[Clause]:
-    """Cut a sentence into chunks at , ; : then into labelled pieces; same-label pieces of a chunk merge."""
+    """Cut a sentence into chunks, then into labelled pieces; same-label pieces of a chunk merge."""
     pieces: list[tuple[int, list[_Token]]] = []  # (chunk index, words)
-    for index, chunk in enumerate(_split(sentence, _CHUNK_END)):
+    for index, chunk in enumerate(_chunks(sentence)):
         for piece in _pieces(chunk):
             while piece and piece[0].word in _CONNECTORS:
                 piece = piece[1:]

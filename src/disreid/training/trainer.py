@@ -69,6 +69,7 @@ class Trainer:
     def __init__(self, config: ExperimentConfig, run_dir: str | Path, *, resume: bool = False) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
+        config.data.root = str(Path(config.data.root).resolve())  # saved: the run finds it from any folder
         self.device = resolve_device(config.train.device)
         if config.train.select_by not in SUMMARY_METRICS:
             raise ValueError(
