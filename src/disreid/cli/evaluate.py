@@ -31,14 +31,13 @@ def run(args: argparse.Namespace) -> int:
     from disreid.data.build import as_found
     from disreid.evaluation import evaluate, format_results
     from disreid.model import DisReID
-    from disreid.training import BEST, LAST
+    from disreid.training import trained_model_dir
     from disreid.training.trainer import resolve_device
 
     data = DataConfig()
     if args.run:
+        model_dir = trained_model_dir(args.run)
         data = load_config(args.run / "config.yaml").data
-        folder = args.run / BEST if (args.run / BEST).exists() else args.run / LAST
-        model_dir = folder / "model"
     else:
         model_dir = args.model
     if args.data:

@@ -20,8 +20,7 @@ from disreid.io import atomic_directory
 from disreid.model import DisReID
 from disreid.report import figures
 from disreid.report.html import Section, Table, write_html
-from disreid.training import BEST, LAST
-from disreid.training.checkpoint import MODEL_DIR
+from disreid.training.checkpoint import BEST, trained_model_dir
 from disreid.training.trainer import resolve_device
 
 REPORT_DIR, REPORT_FILE = "report", "report.html"
@@ -57,7 +56,7 @@ def make_report(
     need what the run or the data lacks (validation, a gate, outfit labels) are left out with a note.
     Returns the page's path."""
     run_dir = Path(run_dir)
-    model_dir = _model_dir(run_dir)
+    model_dir = trained_model_dir(run_dir)
     config = load_config(run_dir / "config.yaml")
     if data_root is not None:
         config.data.root = str(data_root)
@@ -119,18 +118,6 @@ def make_report(
         write_html(out / REPORT_FILE, title, meta, _tables(results, run_dir, split), sections, config_text)
         (out / RESULTS_FILE).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return run_dir / REPORT_DIR / REPORT_FILE
-
-
-def _model_dir(run_dir: Path) -> Path:
-    """The run's best model, else its last, with an error that says what is wrong with the folder."""
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"no run folder at {run_dir}: pass the --out folder of `disreid train`")
-    if not (run_dir / "config.yaml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder of `disreid train`: it has no config.yaml")
-    for name in (BEST, LAST):
-        if (run_dir / name / MODEL_DIR).is_dir():
-            return run_dir / name / MODEL_DIR
-    raise FileNotFoundError(f"{run_dir} holds no trained model ({BEST}/{MODEL_DIR} or {LAST}/{MODEL_DIR})")
 
 
 def _read_csv(path: Path) -> list[dict[str, float]]:
