@@ -48,7 +48,7 @@ def annotations(root: Path) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------- run folders
-def test_a_run_killed_mid_epoch_resumes_without_repeated_log_rows(synth_root, tmp_path, monkeypatch, one_thread):
+def test_a_killed_run_resumes_without_repeated_log_rows(synth_root, tmp_path, monkeypatch, one_thread):
     run = tmp_path / "run"
     trainer = Trainer(small(synth_root, "train.epochs=2"), run)
     per_epoch = len(trainer.sampler)

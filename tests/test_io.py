@@ -1,4 +1,4 @@
-"""Saves that survive a kill at every point, leave nothing behind and honour the umask; damaged files named."""
+"""Saves that survive a kill at any point, leave nothing behind and honour the umask; damaged files named."""
 
 from __future__ import annotations
 
