@@ -41,7 +41,7 @@ def make_index(work: Path, persons: int) -> tuple[Path, int, list[str]]:
     gallery.mkdir()
     for record in records:
         if record.split == "test":
-            os.link(record.path, gallery / record.path.name)
+            os.link(record.path, gallery / f"{record.person_id:05d}_{record.path.name}")
     captions = [caption for record in records for caption in record.captions]
     config = DisReIDConfig(
         backbone="tiny",
