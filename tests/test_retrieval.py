@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shutil
+import socket
+import tracemalloc
 from math import comb
 from pathlib import Path
 
@@ -139,7 +143,7 @@ def disreid(*args: object) -> int:
 
 
 def copy_images(gallery: Path, target: Path, count: int) -> list[str]:
-    paths = find_images(gallery)[:count]
+    paths = find_images(gallery)[0][:count]
     for path in paths:
         (target / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(gallery / path, target / path)
@@ -296,7 +300,7 @@ def test_update_embeds_only_new_files_and_drops_deleted_ones(
     assert disreid("index", "--model", model_dir, "--images", images, "--out", out) == 0
     before = GalleryIndex.load(out)
     (images / first[0]).unlink()
-    new = sorted(find_images(gallery)[10:13])
+    new = sorted(find_images(gallery)[0][10:13])
     for path in new:
         shutil.copy(gallery / path, images / Path(path).with_suffix(".PNG").name)
     embedded = []
@@ -318,7 +322,7 @@ def test_update_embeds_only_new_files_and_drops_deleted_ones(
 def test_unreadable_files_are_skipped_and_listed(gallery, model_dir, tmp_path, capsys):
     images, out = tmp_path / "images", tmp_path / "index"
     copy_images(gallery, images, 3)
-    good = find_images(images)[0]
+    good = find_images(images)[0][0]
     (images / "truncated.png").write_bytes((images / good).read_bytes()[:200])
     (images / "notes.jpg").write_text("this is text, not a JPEG")
     (images / "notes.txt").write_text("not an image extension: never looked at")
@@ -373,7 +377,7 @@ def test_a_link_out_of_the_images_folder_is_refused(gallery, model_dir, tmp_path
     images = tmp_path / "images"
     copy_images(gallery, images, 2)
     secret = tmp_path / "secret.png"
-    shutil.copy(gallery / find_images(gallery)[5], secret)
+    shutil.copy(gallery / find_images(gallery)[0][5], secret)
     (images / "link.png").symlink_to(secret)
     index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, progress=False)
     assert "link.png" in index.paths
@@ -390,13 +394,13 @@ def demo(index):
     server.close()
 
 
-def test_demo_serves_the_images_folder_and_nothing_else(demo, index, tmp_path):
+def test_demo_opens_no_folder_to_requests(demo, index, tmp_path):
     def status(path: Path) -> int:
         return httpx.get(f"{demo.local_url}gradio_api/file={path}").status_code
 
     secret = tmp_path / "secret.png"
     shutil.copy(index.root / index.paths[0], secret)
-    assert status(index.root / index.paths[0]) == 200
+    assert status(index.root / index.paths[0]) == 403  # an indexed image: only as a search result
     assert status(secret) == 403
     assert status(index.root / ".." / secret.name) == 403
     assert status(Path(__file__)) == 403
@@ -424,3 +428,128 @@ def test_demo_in_a_browser(demo):
         )
         assert page.locator("#results").get_by_text("·").count() >= 1  # "score · path" captions
         browser.close()
+
+
+# ---------------------------------------------------------------------------------- faults and abuse
+def test_k_is_capped_at_the_size_of_the_index(index_dir, index, capsys):
+    query = index.model.encode_text(["a man in a red coat"])[0]
+    tracemalloc.start()
+    hits = index.search(query, k=10**7)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(hits) == len(index.paths) and peak < 10 * 2**20, peak  # not 10**7 rows of scores and ids
+    assert disreid("search", "--index", index_dir, "a man", "-k", 10**9, "--json") == 0
+    assert len(json.loads(capsys.readouterr().out)["results"]) == len(index.paths)
+
+
+@pytest.mark.parametrize("damaged", ["full.faiss", "meta.json", "paths.json", "model/model.safetensors"])
+def test_a_damaged_index_file_is_named_in_one_line(index_dir, tmp_path, capsys, damaged):
+    out = Path(shutil.copytree(index_dir, tmp_path / "index"))
+    file = out / damaged
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    assert disreid("search", "--index", out, "a man") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"disreid search: error: {file} is damaged") and err.count("\n") == 1, err
+
+
+def test_search_and_update_after_a_kill_between_the_index_renames(index_dir, tmp_path, capsys):
+    out = tmp_path / "index"
+    shutil.copytree(index_dir, tmp_path / ".index.old")  # what a kill between the two renames leaves
+    assert disreid("search", "--index", out, "a man", "-k", 3) == 0
+    assert disreid("index", "--update", "--out", out) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["index"]
+    assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
+
+
+def test_index_lists_links_and_folders_it_cannot_follow(gallery, model_dir, tmp_path, capsys, monkeypatch):
+    images, out = tmp_path / "images", tmp_path / "index"
+    copy_images(gallery, images, 2)
+    (images / "loop").symlink_to(images, target_is_directory=True)
+    (images / "self.png").symlink_to(images / "self.png")
+    (images / "gone.png").symlink_to(tmp_path / "deleted.png")
+    copy_images(gallery, images / "locked", 1)
+    scandir = os.scandir
+
+    def unreadable(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", unreadable)
+    assert disreid("index", "--model", model_dir, "--images", images, "--out", out) == 0
+    printed = capsys.readouterr().out
+    skipped = GalleryIndex.load(out).skipped
+    assert {"loop": "symlink loop", "self.png": "symlink loop", "locked": "Permission denied"}.items() <= (
+        skipped.items()
+    )
+    assert skipped["gone.png"].startswith("dangling link")
+    assert all(f"  {name}: " in printed for name in skipped)
+    assert len(GalleryIndex.load(out).paths) == 2
+
+
+@pytest.fixture(scope="module")
+def odd_folder(gallery, model_dir, tmp_path_factory) -> GalleryIndex:
+    """Three indexed images beside files that are not: notes, a broken image, dot files."""
+    images = tmp_path_factory.mktemp("odd")
+    copy_images(gallery, images, 3)
+    (images / "notes.txt").write_text("not an image")
+    (images / "broken.png").write_bytes(b"\x89PNG broken")
+    (images / ".env").write_text("SECRET=1")
+    (images / ".hidden").mkdir()
+    (images / ".hidden" / "secret.txt").write_text("secret")
+    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, progress=False)
+    assert sorted(index.skipped) == ["broken.png"]
+    return index
+
+
+@pytest.fixture(scope="module")
+def odd_demo(odd_folder):
+    from disreid.demo import launch
+
+    server = launch(odd_folder, port=None, block=False)
+    yield server
+    server.close()
+
+
+def test_demo_serves_the_indexed_images_and_nothing_else(odd_demo, odd_folder):
+    from gradio_client import Client
+
+    client = Client(odd_demo.local_url, download_files=False, verbose=False)
+    gallery, _ = client.predict("a man in a red coat", "full", 3, api_name="/run_search")
+    urls = [item["image"]["url"] for item in gallery]
+    assert len(urls) == 3 and all(httpx.get(url).status_code == 200 for url in urls)
+    root = odd_folder.root
+    others = ["notes.txt", "broken.png", ".env", ".hidden/secret.txt", "../etc/passwd"]
+    for path in [*others, odd_folder.paths[0]]:  # an indexed image too: only as a search result
+        response = httpx.get(f"{odd_demo.local_url}gradio_api/file={root / path}")
+        assert response.status_code == 403, path
+
+
+def test_demo_takes_no_uploads(odd_demo):
+    files = {"files": ("big.png", b"\0" * 2**20, "image/png")}
+    assert httpx.post(f"{odd_demo.local_url}gradio_api/upload", files=files).status_code >= 400
+
+
+def test_demo_shows_the_query_as_text_and_rejects_quietly(odd_demo, capfd):
+    from gradio_client import Client
+
+    client = Client(odd_demo.local_url, download_files=False, verbose=False)
+    query = 'a man with short hair <img src="x" onerror="alert(1)"> in a red coat'
+    _, note = client.predict(query, "identity", 3, api_name="/run_search")
+    assert "<img" in note["value"]  # as typed, in a box that shows text
+    components = {c.get("props", {}).get("elem_id"): c["type"] for c in odd_demo.config["components"]}
+    assert components["note"] == "textbox"
+    capfd.readouterr()
+    with pytest.raises(Exception, match="the query is empty"):
+        client.predict("   ", "full", 3, api_name="/run_search")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_demo_on_a_busy_port_says_which_option_to_change(index_dir, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert disreid("demo", "--index", index_dir, "--port", port) == 2
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "--port" in err and "launch()" not in err and err.count("\n") == 1

@@ -101,7 +101,7 @@ def test_best_model_is_picked_by_the_chosen_metric(synth_root, tmp_path, monkeyp
 
 
 def test_unknown_selection_metric_is_refused(synth_root, tmp_path):
-    with pytest.raises(ValueError, match="train.select_by is 'R2'; choose one of: R1, R5"):
+    with pytest.raises(ValueError, match="train.select_by must be one of R1, R5, R10, mAP, mINP, got .R2."):
         Trainer(small(synth_root, "train.select_by=R2"), tmp_path / "run")
 
 

@@ -4,15 +4,18 @@ overridable from the command line with `--set section.field=value`, saved beside
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from disreid.data.config import DataConfig
+from disreid.data.config import BAD_RECORDS, DataConfig
+from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.losses import LossWeights
 from disreid.model import DisReIDConfig
 
@@ -52,6 +55,51 @@ class ExperimentConfig:
 
         atomic_write_text(path, yaml.safe_dump(_plain(self.to_dict()), sort_keys=False))
 
+    def check(self) -> None:
+        """Refuse settings that cannot train, before any work: a run of no epochs, a learning rate that
+        is not a positive number, a NaN anywhere (which would spoil a whole epoch first)."""
+        values = self.to_dict()
+        problems = {}
+        for key, (holds, requirement) in RULES.items():
+            section, name = key.split(".")
+            value = values[section][name]
+            if not holds(value):
+                problems[key] = f"{key} must be {requirement}, got {value!r}"
+        for key, value in _numbers(values):
+            if key not in problems and not math.isfinite(value):
+                problems[key] = f"{key} is {value}"
+        if problems:
+            raise ValueError("; ".join(problems.values()))
+
+
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "train.epochs": (lambda v: v >= 1, "at least 1"),
+    "train.lr": (lambda v: v > 0, "a positive number"),
+    "train.new_layer_lr_factor": (lambda v: v > 0, "a positive number"),
+    "train.weight_decay": (lambda v: v >= 0, "0 or more"),
+    "train.warmup_epochs": (lambda v: v >= 0, "0 or more"),
+    "train.grad_clip": (lambda v: v >= 0, "0 (off) or more"),
+    "train.temperature": (lambda v: v > 0, "a positive number"),
+    "train.eval_every": (lambda v: v >= 0, "0 (never) or more"),
+    "train.log_every": (lambda v: v >= 1, "at least 1"),
+    "train.select_by": (lambda v: v in SUMMARY_METRICS, f"one of {', '.join(SUMMARY_METRICS)}"),
+    "data.persons_per_batch": (lambda v: v >= 1, "at least 1"),
+    "data.instances_per_person": (lambda v: v >= 1, "at least 1"),
+    "data.num_workers": (lambda v: v >= 0, "0 or more"),
+    "data.mismatch_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "data.erasing_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "data.bad_records": (lambda v: v in BAD_RECORDS, f"one of {', '.join(BAD_RECORDS)}"),
+}
+
+
+def _numbers(values: dict[str, Any], where: str = "") -> Iterator[tuple[str, float]]:
+    """(section.field, value) of every float in a nested dict of settings."""
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from _numbers(value, f"{where}{key}.")
+        elif isinstance(value, float):
+            yield f"{where}{key}", value
+
 
 def _plain(value: Any) -> Any:
     """Tuples become lists so that the YAML stays readable and safe_load can read it back."""
@@ -88,7 +136,7 @@ def load_config(
     values: dict[str, Any] = {}
     if path is not None:
         path = find_config(path)
-        values = yaml.safe_load(path.read_text()) or {}
+        values = _parse_yaml(path.read_text(), str(path)) or {}
         if not isinstance(values, dict):
             raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
     for override in overrides:
@@ -96,8 +144,20 @@ def load_config(
         if not separator or "." not in key:
             raise ValueError(f"override {override!r} must read section.field=value")
         section, name = key.split(".", 1)
-        values.setdefault(section, {})[name] = yaml.safe_load(raw)
+        values.setdefault(section, {})[name] = _parse_yaml(raw, f"override {override!r}")
     return _build(ExperimentConfig, values, "config")
+
+
+def _parse_yaml(text: str, where: str) -> Any:
+    """The YAML value of `text`; a syntax error says where, in one line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f", line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise ValueError(
+            f"{where}{line}: not valid YAML ({getattr(error, 'problem', None) or error})"
+        ) from None
 
 
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:

@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"disreid {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # bad input or settings, a missing, damaged or read-only file
+        print(f"disreid {args.command}: error: {describe(error)}", file=sys.stderr)
         return 2
+
+
+def describe(error: Exception) -> str:
+    """One line for the user: the library's own message, or the file and the system's reason."""
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    return " ".join(str(error).splitlines()) or type(error).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 from pathlib import Path
 
 
@@ -37,5 +38,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("the demo needs Gradio: pip install 'disreid[demo]'") from error
     from disreid.retrieval import GalleryIndex
 
-    launch(GalleryIndex.load(args.index), host=args.host, port=args.port)
+    index = GalleryIndex.load(args.index)
+    try:
+        with socket.create_server((args.host, args.port)):  # free? (Gradio's own message names its code)
+            pass
+    except OSError as error:
+        reason = error.strerror or error
+        raise ValueError(
+            f"cannot listen on {args.host} port {args.port} ({reason}): pass another --port"
+        ) from None
+    launch(index, host=args.host, port=args.port)
     return 0

@@ -35,11 +35,12 @@ def run(args: argparse.Namespace) -> int:
     from disreid.data.build import as_found
     from disreid.evaluation import evaluate, format_results, probe_records_of
     from disreid.model import DisReID
-    from disreid.training.run import run_config, run_model_dir
+    from disreid.training import trained_model_dir
+    from disreid.training.run import run_config
     from disreid.training.trainer import resolve_device
 
     if args.run:
-        model_dir, data = run_model_dir(args.run), run_config(args.run, args.data).data
+        model_dir, data = trained_model_dir(args.run), run_config(args.run, args.data).data
     else:
         model_dir, data = args.model, DataConfig()
         if args.data:

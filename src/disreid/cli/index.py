@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(f"indexed {len(index.paths)} images of {index.root} into {args.out} ({kind}) in {seconds:.1f} s")
     if index.skipped:
-        print(f"skipped {len(index.skipped)} unreadable file(s):")
+        print(f"skipped {len(index.skipped)} file(s) or folder(s) that could not be read:")
         for path, reason in index.skipped.items():
             print(f"  {path}: {reason}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,10 +16,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "prepare",
         help="check a downloaded CUHK-PEDES, ICFG-PEDES or RSTPReid and cache its caption split",
         description="Check a data set as its authors hand it out: every annotation record well formed, "
-        "persons, images and captions per split as published, every image present and readable. Then "
-        "split each caption into identity and clothing text and cache the parts in captions_split.json "
-        "beside the annotations, where training reads them. Exits with 1 when the data set differs from "
-        "the published one (the cache is written all the same).",
+        "persons, images and captions per split as published, every image present and readable, every "
+        "caption with words. Then split each caption into identity and clothing text and cache the parts "
+        "in captions_split.json beside the annotations, where training reads them. Exits with 1 when the "
+        "data set differs from the published one (the cache is written all the same).",
     )
     parser.add_argument("--dataset", required=True, help="cuhk-pedes, icfg-pedes or rstpreid")
     parser.add_argument("--root", type=Path, required=True, help="data set folder (annotations, imgs/)")
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     benchmark = BENCHMARKS[args.dataset]
     records = benchmark(args.root, split=None)  # names every malformed record, or the missing file
     as_published = _report_sizes(records, benchmark.splits)
-    readable = _report_images([record.path for record in records], args.workers, args.show)
+    sound = _report_problems(records, args.workers, args.show)
 
     parts = [list(zip(r.identity_captions, r.clothing_captions, strict=True)) for r in records]
     annotation_file = args.root / benchmark.annotations
@@ -50,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         f"name no identity, {_share(no_clothing, captions)} no clothing (the whole caption stands in for "
         f"a missing part); cached in {cache}"
     )
-    if as_published and readable:
+    if as_published and sound:
         print(f"{args.root} is the published {args.dataset}")
         return 0
     print(f"{args.root} differs from the published {args.dataset}: see above")
@@ -79,38 +78,29 @@ def _sizes(sizes: tuple[int, int, int]) -> str:
     return " / ".join(f"{n:,}" for n in sizes)
 
 
-def _report_images(paths: list[Path], workers: int, show: int) -> bool:
-    """Decode every image (in threads: PIL releases the GIL); list the missing and unreadable ones."""
-    from tqdm.auto import tqdm
+def _report_problems(records: list[ImageRecord], workers: int, show: int) -> bool:
+    """Decode every image and look at every caption; list the missing and unreadable images and the
+    blank captions. True when there are none."""
+    from disreid.data.checks import MISSING, find_problems
 
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        problems = list(tqdm(pool.map(_problem, paths), total=len(paths), desc="reading images", leave=False))
-    found = [(path, problem) for path, problem in zip(paths, problems, strict=True) if problem]
-    missing = [str(path) for path, problem in found if problem == "missing"]
-    unreadable = [f"{path}: {problem}" for path, problem in found if problem != "missing"]
-    for title, lines in (("missing", missing), ("unreadable", unreadable)):
+    problems = find_problems(records, workers, progress=True)
+    groups = {
+        "images are missing": [str(p.record.path) for p in problems if p.image == MISSING],
+        "images are unreadable": [
+            f"{p.record.path}: {p.image}" for p in problems if p.image not in (None, MISSING)
+        ],
+        "images have blank captions": [str(p) for p in problems if p.blank],
+    }
+    for title, lines in groups.items():
         if lines:
-            print(f"{len(lines):,} of {len(paths):,} images are {title}:")
+            print(f"{len(lines):,} of {len(records):,} {title}:")
             shown = lines if show <= 0 else lines[:show]
             print("\n".join(f"  {line}" for line in shown))
             if len(shown) < len(lines):
                 print(f"  ... and {len(lines) - len(shown):,} more (--show 0 lists them all)")
-    if not found:
-        print(f"all {len(paths):,} images read")
-    return not found
-
-
-def _problem(path: Path) -> str | None:
-    """None for a readable image, else "missing" or why it cannot be decoded."""
-    from disreid.data import ImageReadError, load_image
-
-    if not path.is_file():
-        return "missing"
-    try:
-        load_image(path)
-    except ImageReadError as error:
-        return str(error.__cause__)
-    return None
+    if not any(p.image for p in problems):
+        print(f"all {len(records):,} images read")
+    return not problems
 
 
 def _share(count: int, total: int) -> str:

@@ -87,12 +87,16 @@ def train_and_report(
 
     from disreid.report import RESULTS_FILE, make_report
     from disreid.training import LAST, Trainer
+    from disreid.training.checkpoint import has_checkpoint
 
     if threads:
         torch.set_num_threads(threads)
         os.environ["TQDM_POSITION"] = str(bar_position)  # the two runs' progress bars on separate lines
     print(f"== training {run_dir.name} in {run_dir}", flush=True)
-    trainer = Trainer(config, run_dir, resume=(run_dir / LAST).exists())
+    resume = has_checkpoint(run_dir / LAST)
+    if not resume and run_dir.exists():  # the quickstart's own run, stopped before its first checkpoint
+        shutil.rmtree(run_dir)
+    trainer = Trainer(config, run_dir, resume=resume)
     trainer.fit()
     report = make_report(run_dir, device=trainer.device, progress=False)
     print(f"== {run_dir.name} evaluated on the SynthPedes test split; report: {report}", flush=True)

@@ -43,12 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     out = args.out or Path("runs") / (args.config.stem if args.config else "default")
-    if args.resume:
-        config_path = out / "config.yaml"
-        if args.config is None and config_path.is_file():
-            config = load_config(config_path, args.overrides)
-    elif (out / "last").exists():
-        raise ValueError(f"{out} already holds a run: pass --resume to continue it or --out for a new one")
+    if args.resume and args.config is None and (out / "config.yaml").is_file():
+        config = load_config(out / "config.yaml", args.overrides)
     with distributed.process_group(resolve_device(config.train.device)):  # under torchrun: one per device
         best = Trainer(config, out, resume=args.resume).fit()
         if distributed.rank() == 0:

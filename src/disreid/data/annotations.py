@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -135,7 +136,7 @@ def _parse_cuhk_pedes(raw: Mapping[str, Any], image_root: Path, first_id: int = 
     identity_captions = _captions(raw, "id_captions", len(captions)) if "id_captions" in raw else None
     clothing_captions = _captions(raw, "cloth_captions", len(captions)) if "cloth_captions" in raw else None
     return ImageRecord(
-        path=image_root / _field(raw, "file_path", str),
+        path=image_root / _relative_path(raw, "file_path"),
         person_id=_id(raw, "id", first_id),
         split=_field(raw, "split", str),
         captions=captions,
@@ -150,7 +151,7 @@ def _parse_cuhk_pedes(raw: Mapping[str, Any], image_root: Path, first_id: int = 
 
 def _parse_rstpreid(raw: Mapping[str, Any], image_root: Path) -> ImageRecord:
     return ImageRecord(
-        path=image_root / _field(raw, "img_path", str),
+        path=image_root / _relative_path(raw, "img_path"),
         person_id=_id(raw, "id", first=0),
         split=_field(raw, "split", str),
         captions=_captions(raw, "captions"),
@@ -164,6 +165,14 @@ def _field(raw: Mapping[str, Any], key: str, kind: type) -> Any:
     # bool is an int in Python, never a valid id or count here.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise _RecordError(f"{key!r} should be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _relative_path(raw: Mapping[str, Any], key: str) -> str:
+    """An image path inside the image folder: an absolute path or a `..` would read any file."""
+    value = _field(raw, key, str)
+    if posixpath.isabs(value) or posixpath.normpath(value).split("/")[0] == "..":
+        raise _RecordError(f"{key!r} leads out of the image folder: {value!r}")
     return value
 
 

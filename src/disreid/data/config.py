@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from disreid.data.transforms import CLIP_MEAN, CLIP_STD
 
+BAD_RECORDS = ("skip", "refuse")  # what training does with a record it cannot use
+
 
 @dataclass
 class DataConfig:
@@ -26,3 +28,6 @@ class DataConfig:
     crop_padding: int = 4
     erasing_prob: float = 0.0
     mismatch_prob: float = 0.0  # chance of swapping a clothing caption for another outfit's (cloth_match)
+    # Records with a missing or undecodable image or a blank caption, found before training starts:
+    # "skip" leaves them out and reports them, "refuse" stops naming them.
+    bad_records: str = "skip"

@@ -1,11 +1,18 @@
 """The web demo: a query box, the search mode and a grid of the best matching images of an index.
 
-The page hands out the files of the index and nothing else: every result path goes through
-`GalleryIndex.resolve`, which refuses any other file, and Gradio may read from the images folder only.
+The page hands out the images of the index and nothing else. Each result goes through
+`GalleryIndex.resolve`, which refuses any other file, and is linked into a folder of the page's own
+(`ServedImages`), the only folder Gradio may serve files from: the images folder itself, with whatever
+else it holds, is never opened to it. Nothing can be uploaded, and the query is shown as text.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
+import shutil
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -16,6 +23,9 @@ MODE_HELP = (
     "full: the whole description · identity: the person (body, hair, face), whatever they wear · "
     "clothing: the outfit, whoever wears it"
 )
+# Searches served at once. Encoding a query takes a few milliseconds and Gradio's own work around it
+# (queue, events, files) as long again, so a few run side by side; more only queue on the cores.
+CONCURRENT_SEARCHES = max(2, min(8, os.cpu_count() or 1))
 
 
 def search_note(result: SearchResult) -> str:
@@ -26,19 +36,42 @@ def search_note(result: SearchResult) -> str:
     return " · ".join(notes)
 
 
-def build_demo(index: GalleryIndex, k: int = 12) -> gr.Blocks:
-    """The page, ready to `launch` with `allowed_paths=[index.root]` (or through `launch` below)."""
+class ServedImages:
+    """A temporary folder holding a link (or copy) of each indexed image the page has shown, named by a
+    hash of its path, and nothing else. Removed with this object, or at exit."""
 
-    def run_search(query: str, mode: str, count: float) -> tuple[list[tuple[str, str]], str]:
+    def __init__(self, index: GalleryIndex) -> None:
+        self.index = index
+        self._folder = tempfile.TemporaryDirectory(prefix="disreid-demo-")
+        self.folder = Path(self._folder.name)
+
+    def __call__(self, path: str) -> str:
+        """The served file of the indexed image `path`; PermissionError for anything else."""
+        source = self.index.resolve(path)
+        served = self.folder / (hashlib.sha256(path.encode()).hexdigest()[:32] + source.suffix.lower())
+        if not served.exists():
+            staging = served.with_name(f".{served.name}.{secrets.token_hex(4)}")
+            try:
+                os.link(source, staging)
+            except OSError:  # another file system: copy
+                shutil.copyfile(source, staging)
+            os.replace(staging, served)  # whole, even when two searches show it at once
+        return str(served)
+
+
+def build_demo(index: GalleryIndex, served: ServedImages, k: int = 12) -> gr.Blocks:
+    """The page, ready to `launch` with `allowed_paths=[served.folder]` (or through `launch` below)."""
+
+    def run_search(query: str, mode: str, count: float) -> tuple[list[tuple[str, str]], gr.Textbox]:
         try:
             result = search(index, query, mode, int(count))
-        except ValueError as error:  # an empty, overlong or unreadable query: say so on the page
-            raise gr.Error(str(error)) from error
-        images = [
-            (str(index.resolve(hit.path)), f"{hit.score:.3f} · {Path(hit.path).name}") for hit in result.hits
-        ]
-        return images, search_note(result)
+        except ValueError as error:  # an empty, overlong or unreadable query: said on the page, not logged
+            raise gr.Error(str(error), print_exception=False) from None
+        images = [(served(hit.path), f"{hit.score:.3f} · {Path(hit.path).name}") for hit in result.hits]
+        note = search_note(result)
+        return images, gr.Textbox(value=note, visible=bool(note))
 
+    index.model.encode_text(["a person"])  # the tokenizer sets itself up once, before searches share it
     with gr.Blocks(title="disreid search", analytics_enabled=False) as demo:
         gr.Markdown(f"## disreid · find a person in {len(index.paths)} images by description")
         with gr.Row():
@@ -52,9 +85,15 @@ def build_demo(index: GalleryIndex, k: int = 12) -> gr.Blocks:
         with gr.Row():
             mode = gr.Radio(list(MODES), value="full", label="Mode", info=MODE_HELP, scale=3)
             top_k = gr.Slider(1, 50, value=k, step=1, label="Results", scale=1)
-        note = gr.Markdown()
+        note = gr.Textbox(interactive=False, visible=False, elem_id="note")  # text, never Markdown or HTML
         gallery = gr.Gallery(label="Best matches", columns=8, object_fit="contain", elem_id="results")
-        gr.on([query.submit, button.click], run_search, [query, mode, top_k], [gallery, note])
+        gr.on(
+            [query.submit, button.click],
+            run_search,
+            [query, mode, top_k],
+            [gallery, note],
+            concurrency_limit=CONCURRENT_SEARCHES,
+        )
     return demo
 
 
@@ -63,11 +102,13 @@ def launch(
 ) -> gr.Blocks:
     """Serve the page; `block=False` returns at once with the server running (`demo.local_url`,
     `demo.close()`), and `port=None` takes the first free port from 7860."""
-    demo = build_demo(index)
+    served = ServedImages(index)
+    demo = build_demo(index, served)
     demo.launch(
         server_name=host,
         server_port=port,
-        allowed_paths=[str(index.root)],
+        allowed_paths=[str(served.folder)],
+        max_file_size=0,  # the page has no upload box: refuse every upload
         prevent_thread_lock=not block,
         quiet=not block,
     )

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from disreid.io import read_json
+
 CONFIG_NAME = "config.json"
 
 
@@ -64,4 +66,4 @@ class DisReIDConfig:
         path = Path(directory) / CONFIG_NAME
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: {directory} is not a saved disreid model")
-        return cls.from_dict(json.loads(path.read_text()))
+        return cls.from_dict(read_json(path))

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import AutoTokenizer, BatchEncoding
 
-from disreid.io import atomic_directory
+from disreid.io import atomic_directory, current, reading, unreadable
 from disreid.model.config import CONFIG_NAME, DisReIDConfig
 from disreid.model.disentangle import DisentangleModule
 from disreid.model.encoders import Encoders, create_encoders
@@ -192,7 +193,7 @@ class DisReID(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path) -> DisReID:
         """Load a model written by `save_pretrained`. Nothing is unpickled and nothing is downloaded."""
-        directory = Path(directory)
+        directory = current(directory)  # or the copy an interrupted save left aside
         if not directory.is_dir():
             raise FileNotFoundError(f"model directory {directory} does not exist")
         missing = [
@@ -203,10 +204,13 @@ class DisReID(nn.Module):
                 f"{directory} is not a complete disreid model: missing {', '.join(missing)}"
             )
         config = DisReIDConfig.load(directory)
-        tokenizer = AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR))
+        with reading(directory / TOKENIZER_DIR):
+            tokenizer = AutoTokenizer.from_pretrained(str(directory / TOKENIZER_DIR))
         model = cls(config, create_encoders(config, tokenizer=tokenizer, pretrained=False))
         try:
             load_model(model, str(directory / WEIGHTS_NAME), strict=True)
+        except SafetensorError as error:
+            raise unreadable(directory / WEIGHTS_NAME, error) from error
         except RuntimeError as error:
             raise ValueError(
                 f"{directory / WEIGHTS_NAME} does not match {directory / CONFIG_NAME}: {error}"

@@ -20,8 +20,8 @@ from disreid.io import atomic_directory
 from disreid.model import DisReID
 from disreid.report import figures
 from disreid.report.html import Section, Table, write_html
-from disreid.training import BEST
-from disreid.training.run import CONFIG_FILE, run_config, run_model_dir
+from disreid.training.checkpoint import BEST, CONFIG_FILE, trained_model_dir
+from disreid.training.run import run_config
 from disreid.training.trainer import resolve_device
 
 REPORT_DIR, REPORT_FILE = "report", "report.html"
@@ -59,7 +59,7 @@ def make_report(
     need what the run or the data lacks (validation, a gate, outfit labels) are left out with a note.
     Returns the page's path."""
     run_dir = Path(run_dir)
-    model_dir, config = run_model_dir(run_dir), run_config(run_dir, data_root)
+    model_dir, config = trained_model_dir(run_dir), run_config(run_dir, data_root)
     device = resolve_device(device) if isinstance(device, str) else device
 
     model = DisReID.from_pretrained(model_dir).to(device)

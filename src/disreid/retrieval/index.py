@@ -7,7 +7,9 @@ comparable with embeddings of the same model.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,7 @@ from tqdm import tqdm
 
 from disreid.data import CLIP_MEAN, CLIP_STD, ImageReadError, build_transforms, load_image
 from disreid.data.transforms import Transform
-from disreid.io import atomic_directory
+from disreid.io import atomic_directory, current, read_json, reading
 from disreid.model import DisReID
 
 MODES = ("full", "identity", "clothing")
@@ -47,16 +49,49 @@ class UpdateReport:
     skipped: dict[str, str]  # path -> why it could not be read
 
 
-def find_images(root: str | Path) -> list[str]:
-    """Sorted paths, relative to `root` and with forward slashes, of every image file under it."""
+def find_images(root: str | Path) -> tuple[list[str], dict[str, str]]:
+    """Sorted paths, relative to `root` and with forward slashes, of every image file under it (links
+    followed), and {path: why} of what could not be looked into: unreadable folders, links that lead
+    nowhere or in a loop."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"images folder {root} does not exist")
-    return sorted(
-        path.relative_to(root).as_posix()
-        for path in root.rglob("*")
-        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-    )
+    found: list[str] = []
+    skipped: dict[str, str] = {}
+
+    def relative(path: str) -> str:
+        return Path(path).relative_to(root).as_posix()
+
+    def unreadable(error: OSError) -> None:
+        skipped[relative(error.filename)] = error.strerror or str(error)
+
+    walked = {os.path.realpath(root)}  # real folders already walked: a link back to one would loop
+    for folder, subfolders, files in os.walk(root, onerror=unreadable, followlinks=True):
+        for name in list(subfolders):
+            path = os.path.join(folder, name)
+            real = os.path.realpath(path)
+            if os.path.islink(path) and real in walked:
+                subfolders.remove(name)
+                here = os.path.realpath(folder)
+                loop = here == real or here.startswith(real + os.sep)
+                skipped[relative(path)] = "symlink loop" if loop else f"a second way into {real}"
+            walked.add(real)
+        for name in files:
+            path = os.path.join(folder, name)
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS and os.path.isfile(path):
+                found.append(relative(path))
+            elif os.path.islink(path) and not os.path.exists(path):
+                skipped[relative(path)] = _broken_link(path)
+    return sorted(found), skipped
+
+
+def _broken_link(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symlink loop"
+    return f"dangling link (to {os.readlink(path)})"
 
 
 def resolve_model(path: str | Path) -> tuple[Path, tuple[float, ...], tuple[float, ...]]:
@@ -65,10 +100,10 @@ def resolve_model(path: str | Path) -> tuple[Path, tuple[float, ...], tuple[floa
     path = Path(path)
     if (path / "config.yaml").is_file():
         from disreid.config import load_config
-        from disreid.training.run import run_model_dir
+        from disreid.training import trained_model_dir
 
         data = load_config(path / "config.yaml").data
-        return run_model_dir(path), tuple(data.mean), tuple(data.std)
+        return trained_model_dir(path), tuple(data.mean), tuple(data.std)
     if (path / "config.json").is_file():
         return path, CLIP_MEAN, CLIP_STD
     raise FileNotFoundError(f"{path} is neither a run folder of `disreid train` nor a saved model folder")
@@ -118,12 +153,13 @@ class GalleryIndex:
         if (nlist is not None and nlist < 1) or (nprobe is not None and nprobe < 1):
             raise ValueError(f"nlist and nprobe must be at least 1, got {nlist} and {nprobe}")
         root = Path(root).resolve()
-        paths = find_images(root)
+        paths, unreachable = find_images(root)
         if not paths:
             raise ValueError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
-        kept, vectors, skipped = embed_images(
+        kept, vectors, unreadable = embed_images(
             model, root, paths, _transform(model, mean, std), batch_size, progress
         )
+        skipped = {**unreachable, **unreadable}
         if not kept:
             raise ValueError(f"none of the {len(paths)} images under {root} could be read")
         if nlist is not None and nprobe is None:
@@ -138,20 +174,20 @@ class GalleryIndex:
         Files are matched by relative path: a file changed in place keeps its old embedding. Files that
         were skipped before are tried again.
         """
-        present = find_images(self.root)
+        present, unreachable = find_images(self.root)
         on_disk, known = set(present), set(self.paths)
         keep = [row for row, path in enumerate(self.paths) if path in on_disk]
         removed = [path for path in self.paths if path not in on_disk]
         new = [path for path in present if path not in known]
         transform = _transform(self.model, self.mean, self.std)
-        added, vectors, skipped = embed_images(self.model, self.root, new, transform, batch_size, progress)
+        added, vectors, unreadable = embed_images(self.model, self.root, new, transform, batch_size, progress)
         if not keep and not added:
             raise ValueError(f"no readable images left under {self.root}")
         old = self.vectors()
         paths = [self.paths[row] for row in keep] + added
         self._store(paths, {mode: np.concatenate([old[mode][keep], vectors[mode]]) for mode in MODES})
-        self.skipped = skipped
-        return UpdateReport(added, removed, skipped)
+        self.skipped = {**unreachable, **unreadable}
+        return UpdateReport(added, removed, self.skipped)
 
     def search(self, query: np.ndarray | torch.Tensor, mode: str = "full", k: int = 10) -> list[Hit]:
         """The `k` images closest to a normalised query embedding `[E]`, best first."""
@@ -161,6 +197,7 @@ class GalleryIndex:
             raise ValueError(f"k must be at least 1, got {k}")
         if isinstance(query, torch.Tensor):
             query = query.detach().float().cpu().numpy()
+        k = min(k, len(self.paths))  # faiss allocates k rows whatever the index holds
         scores, rows = self.indexes[mode].search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [
             Hit(self.paths[row], float(score))
@@ -238,19 +275,19 @@ class GalleryIndex:
 
     @classmethod
     def load(cls, directory: str | Path) -> GalleryIndex:
-        """Read an index written by `save`, with its model."""
-        directory = Path(directory)
+        """Read an index written by `save` (or the copy an interrupted save left aside), with its model."""
+        directory = current(directory)
         if not (directory / META_FILE).is_file():
             raise FileNotFoundError(
                 f"{directory} is not a disreid index (no {META_FILE}); make one with `disreid index`"
             )
-        meta = json.loads((directory / META_FILE).read_text())
+        meta = read_json(directory / META_FILE)
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(
                 f"{directory}: index format {meta.get('format')} is not {FORMAT_VERSION}; rebuild it"
             )
-        paths = json.loads((directory / PATHS_FILE).read_text())
-        indexes = {mode: faiss.read_index(str(directory / f"{mode}.faiss")) for mode in MODES}
+        paths = read_json(directory / PATHS_FILE)
+        indexes = {mode: _read_faiss(directory / f"{mode}.faiss") for mode in MODES}
         if any(index.ntotal != len(paths) for index in indexes.values()):
             raise ValueError(
                 f"{directory}: the faiss files and {PATHS_FILE} disagree on the number of images"
@@ -272,6 +309,13 @@ class GalleryIndex:
             meta["model_source"],
         )
         return index
+
+
+def _read_faiss(path: Path) -> faiss.Index:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: rebuild the index with `disreid index`")
+    with reading(path):
+        return faiss.read_index(str(path))
 
 
 def default_nprobe(nlist: int) -> int:

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from disreid.io import atomic_directory
+from disreid.io import atomic_directory, current, reading
 from disreid.model import DisReID
 
-MODEL_DIR = "model"
+LAST, BEST = "last", "best"  # the run folder's checkpoint (for --resume) and its best model
+CONFIG_FILE, MODEL_DIR = "config.yaml", "model"
 STATE_FILE = "trainer_state.pt"
 
 
@@ -43,9 +44,31 @@ def save_checkpoint(directory: Path, model: DisReID, trainer_state: dict[str, An
         torch.save({**trainer_state, "rng": rng_state()}, staging / STATE_FILE)
 
 
-def load_trainer_state(directory: Path) -> dict[str, Any]:
-    """The state saved beside the model. Only tensors and plain containers are read (no pickled code)."""
-    path = Path(directory) / STATE_FILE
+def has_checkpoint(directory: Path) -> bool:
+    return (current(directory) / STATE_FILE).is_file()
+
+
+def load_checkpoint(directory: Path) -> tuple[DisReID, dict[str, Any]]:
+    """The model and trainer state of a checkpoint, or of the copy an interrupted save left aside.
+    Only tensors and plain containers are read (no pickled code)."""
+    directory = current(directory)
+    path = directory / STATE_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: {directory} is not a training checkpoint")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    with reading(path):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    return DisReID.from_pretrained(directory / MODEL_DIR), state
+
+
+def trained_model_dir(run_dir: Path) -> Path:
+    """The run's best model, else its last, with an error that says what is wrong with the folder."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"no run folder at {run_dir}: pass the --out folder of `disreid train`")
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder of `disreid train`: it has no {CONFIG_FILE}")
+    for name in (BEST, LAST):
+        model_dir = current(current(run_dir / name) / MODEL_DIR)
+        if model_dir.is_dir():
+            return model_dir
+    raise FileNotFoundError(f"{run_dir} holds no trained model ({BEST}/{MODEL_DIR} or {LAST}/{MODEL_DIR})")

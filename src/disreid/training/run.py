@@ -1,28 +1,12 @@
-"""A run folder of `disreid train` as evaluation reads it: the model it trained and the data it trained on,
-found from whichever folder the command runs in."""
+"""A run folder of `disreid train` as evaluation reads it: the config and data it trained with, found from
+whichever folder the command runs in (its model: `checkpoint.trained_model_dir`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from disreid.config import ExperimentConfig, load_config
-from disreid.training.checkpoint import MODEL_DIR
-from disreid.training.trainer import BEST, LAST
-
-CONFIG_FILE = "config.yaml"
-
-
-def run_model_dir(run_dir: str | Path) -> Path:
-    """The run's best model, else its last, with an error that says what is wrong with the folder."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"no run folder at {run_dir}: pass the --out folder of `disreid train`")
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder of `disreid train`: it has no {CONFIG_FILE}")
-    for name in (BEST, LAST):
-        if (run_dir / name / MODEL_DIR).is_dir():
-            return run_dir / name / MODEL_DIR
-    raise FileNotFoundError(f"{run_dir} holds no trained model ({BEST}/{MODEL_DIR} or {LAST}/{MODEL_DIR})")
+from disreid.training.checkpoint import CONFIG_FILE, trained_model_dir
 
 
 def run_config(run_dir: str | Path, data_root: str | Path | None = None) -> ExperimentConfig:
@@ -32,7 +16,7 @@ def run_config(run_dir: str | Path, data_root: str | Path | None = None) -> Expe
     only where it exists there: SynthPedes is drawn wherever its folder is missing, and evaluating a run
     from elsewhere must not draw thousands of images into the wrong place."""
     run_dir = Path(run_dir)
-    run_model_dir(run_dir)  # a clear error for a folder that holds no run
+    trained_model_dir(run_dir)  # a clear error for a folder that holds no run
     config = load_config(run_dir / CONFIG_FILE)
     if data_root is not None:
         config.data.root = str(data_root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from contextlib import nullcontext
@@ -17,22 +18,39 @@ from tqdm.auto import tqdm
 
 from disreid.config import ExperimentConfig
 from disreid.data import CaptionPairs, IdentityBatchSampler, build_transforms, load_records
+from disreid.data.checks import check_records
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
 from disreid.io import atomic_write_text
 from disreid.losses import AdvancedLoss
-from disreid.model import DisReID, build_model
+from disreid.model import build_model
 from disreid.training import distributed
-from disreid.training.checkpoint import MODEL_DIR, load_trainer_state, save_checkpoint, set_rng_state
+from disreid.training.checkpoint import (
+    BEST,
+    CONFIG_FILE,
+    LAST,
+    MODEL_DIR,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
 from disreid.training.optim import build_optimizer, build_scheduler
 
-LAST, BEST = "last", "best"
+LOGS = ("metrics.csv", "validation.csv")
 
 
 def resolve_device(name: str) -> torch.device:
+    """`auto` (CUDA when available), `cpu`, `cuda` or `cuda:N`, refused at once where it does not exist."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but CUDA is not available here: use auto or cpu")
+    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -67,26 +85,28 @@ class Trainer:
     """
 
     def __init__(self, config: ExperimentConfig, run_dir: str | Path, *, resume: bool = False) -> None:
+        config.check()
         self.config = config
         self.run_dir = Path(run_dir)
         config.data.root = str(Path(config.data.root).resolve())  # saved: the run finds it from any folder
         self.device = resolve_device(config.train.device)
-        if config.train.select_by not in SUMMARY_METRICS:
-            raise ValueError(
-                f"train.select_by is {config.train.select_by!r}; choose one of: {', '.join(SUMMARY_METRICS)}"
-            )
         self.world_size, self.is_main = distributed.world_size(), distributed.rank() == 0
+        self._check_run_dir(resume)
+        distributed.barrier()  # every rank has seen the folder before the first writes to it
         seed_everything(config.train.seed)
 
-        train_records = load_records(config.data, "train")
-        self.val_records = load_records(config.data, "val") if config.train.eval_every else []
+        train_records = check_records(load_records(config.data, "train"), config.data.bad_records, "train")
+        self.val_records = (
+            check_records(load_records(config.data, "val"), config.data.bad_records, "val")
+            if config.train.eval_every
+            else []
+        )
         person_ids = sorted({record.person_id for record in train_records})
         self.label_of = {person_id: index for index, person_id in enumerate(person_ids)}
 
         state: dict[str, Any] = {}
         if resume:
-            state = load_trainer_state(self.run_dir / LAST)
-            self.model = DisReID.from_pretrained(self.run_dir / LAST / MODEL_DIR)
+            self.model, state = load_checkpoint(self.run_dir / LAST)
             self._check_resumable(config)
         else:
             if config.model.num_classes == 0 and config.loss.cls:
@@ -132,10 +152,45 @@ class Trainer:
             self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
             set_rng_state(state["rng"])
         self._writer = None
-        if self.is_main:
+        if self.is_main:  # before the first step: a folder that cannot be written to stops the run here
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            config.save(self.run_dir / "config.yaml")
-            self._writer = _tensorboard(self.run_dir / "tensorboard")
+            config.save(self.run_dir / CONFIG_FILE)
+            if resume:
+                self._forget_logs_after(self.step)
+            # A resumed run's events after the checkpoint are dropped from TensorBoard's view as well.
+            self._writer = _tensorboard(self.run_dir / "tensorboard", self.step + 1 if resume else None)
+
+    def _check_run_dir(self, resume: bool) -> None:
+        """One run per folder: a new run into a folder that holds anything is refused (its logs would be
+        mixed with the old run's, its best/ replaced), and a resume needs a checkpoint."""
+        if resume:
+            if not has_checkpoint(self.run_dir / LAST):
+                raise FileNotFoundError(
+                    f"{self.run_dir} has no checkpoint to resume ({LAST}/ is written at the end of each "
+                    "epoch): train into another folder, or delete this one"
+                )
+        elif self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise ValueError(
+                f"{self.run_dir} already holds a run: resume it (--resume) or train into another folder "
+                "(--out)"
+            )
+
+    def _forget_logs_after(self, step: int) -> None:
+        """Drop the log rows written after the checkpoint, which training now repeats, and a row that a
+        kill cut short."""
+        for name in LOGS:
+            path = self.run_dir / name
+            if not path.is_file():
+                continue
+            with path.open(newline="") as handle:
+                reader = csv.DictReader(handle)
+                fields = reader.fieldnames or []
+                rows = [row for row in reader if None not in row.values() and int(row["step"]) <= step]
+            with io.StringIO() as text:
+                writer = csv.DictWriter(text, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+                atomic_write_text(path, text.getvalue())
 
     def _check_resumable(self, config: ExperimentConfig) -> None:
         """The checkpoint's architecture must be the one asked for; fields left unset are not compared."""
@@ -288,10 +343,11 @@ class Trainer:
                     self._writer.add_scalar(f"{prefix}/{key}", value, row["step"])
 
 
-def _tensorboard(directory: Path):
-    """A TensorBoard writer, or None where tensorboard is not installed."""
+def _tensorboard(directory: Path, purge_step: int | None):
+    """A TensorBoard writer, or None where tensorboard is not installed. Events from `purge_step` on,
+    left by a run that was killed, are dropped."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         return None
-    return SummaryWriter(str(directory))
+    return SummaryWriter(str(directory), purge_step=purge_step)
