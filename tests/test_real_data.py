@@ -169,7 +169,7 @@ def test_benchmark_configs(name, dataset):
     config = load_config(name)
     model, data, train = config.model, config.data, config.train
     assert (model.backbone, model.checkpoint) == ("clip", "openai/clip-vit-base-patch16")
-    assert (model.image_size, model.embed_dim) == ((384, 128), 512)
+    assert (model.image_size, model.embed_dim) == ((384, 128), None)  # None: the checkpoint's joint space
     assert (model.num_heads, model.self_layers, model.cross_layers) == (8, 6, 3)
     assert (data.dataset, data.persons_per_batch * data.instances_per_person) == (dataset, 64)
     assert (data.mean, data.std) == (CLIP_MEAN, CLIP_STD) and data.erasing_prob > 0
