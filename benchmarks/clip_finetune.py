@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, help="the quickstart's SynthPedes (default: synth_clip.yaml's)")
     parser.add_argument("--pretrain-seed", type=int, default=1, help="the quickstart's is 0")
     args = parser.parse_args(argv)
-    scale = QUICK if args.quick else FULL
+    scale, start = QUICK if args.quick else FULL, time.perf_counter()
     runs = args.runs
     data = args.data or Path(load_config(FINETUNE_CONFIG).data.root)
     base = [*scale.finetune, f"data.root={data}"]
@@ -269,8 +269,10 @@ def main(argv: list[str] | None = None) -> dict:
         "zero_shot_clip": clip_figures,
         "disreid_step_zero": step_zero,
         "temperature": {"irra": IRRA_TEMPERATURE, "learned": learned, "chosen": chosen,
-                        "validation": {label: arm["validation"] for label, arm in arms.items()}},
+                        "validation": {label: arm["validation"] for label, arm in arms.items()},
+                        "test_full": {label: arm["test"]["standard"]["full"] for label, arm in arms.items()}},
         "runs": results,
+        "wall_s": round(time.perf_counter() - start, 1),
     }  # fmt: skip
     if not args.quick:
         print(f"figures in {save('clip_finetune', payload)}")

@@ -8,8 +8,10 @@ import torch.nn.functional as F
 from transformers import CLIPModel
 
 from conftest import CAPTIONS, IMAGE_SIZE, SMALL_VIT, small_config
+from disreid.config import TrainConfig
 from disreid.losses import AdvancedLoss
 from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
+from disreid.training.optim import build_optimizer
 
 
 def images(count: int, seed: int = 0) -> torch.Tensor:
@@ -211,6 +213,17 @@ def test_trained_clip_model_saves_and_loads_with_its_projections(clip_checkpoint
         for first, second in zip(vars(before).values(), vars(after).values(), strict=True):
             torch.testing.assert_close(first, second, rtol=0, atol=0)
         torch.testing.assert_close(model.encode_text(CAPTIONS), loaded.encode_text(CAPTIONS), rtol=0, atol=0)
+
+
+def test_clip_projections_train_at_the_encoders_rate(clip_checkpoint):
+    """CLIP's projections come with the checkpoint: only the new layers (Z among them) learn faster."""
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint)))
+    optimizer = build_optimizer(model, TrainConfig(lr=1e-5, new_layer_lr_factor=5))
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    for name in ("image_projection", "text_projection", "image_encoder", "text_encoder"):
+        assert {rate[id(p)] for p in getattr(model, name).parameters()} == {1e-5}
+    for name in ("residual_projection", "identity_projection", "disentangle"):
+        assert {rate[id(p)] for p in getattr(model, name).parameters()} == {5e-5}
 
 
 def test_clip_joint_space_size_is_the_checkpoints(clip_checkpoint):

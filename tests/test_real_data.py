@@ -174,6 +174,7 @@ def test_benchmark_configs(name, dataset):
     assert (data.dataset, data.persons_per_batch * data.instances_per_person) == (dataset, 64)
     assert (data.mean, data.std) == (CLIP_MEAN, CLIP_STD) and data.erasing_prob > 0
     assert (train.epochs, train.warmup_epochs, train.lr, train.new_layer_lr_factor) == (60, 5, 1e-5, 5)
+    assert train.temperature == 0.01  # 1 / CLIP's learned logit scale
     assert train.eval_every == (0 if dataset == "icfg-pedes" else 1)  # ICFG-PEDES has no val split
 
 
