@@ -64,7 +64,8 @@ def clip_checkpoint(tmp_path_factory) -> Path:
         pad_token_id=tokenizer.pad_token_id,
     )
     vision = dict(SMALL_VIT, image_size=24)  # a square 3x3 grid, interpolated to the 4x2 grid of 32x16
-    CLIPModel(CLIPConfig(text_config=text, vision_config=vision)).save_pretrained(directory)
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)  # small_config's embed_dim
+    CLIPModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
+from transformers import CLIPModel
 
 from conftest import CAPTIONS, IMAGE_SIZE, SMALL_VIT, small_config
+from disreid.config import TrainConfig
+from disreid.losses import AdvancedLoss
 from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
+from disreid.training.optim import build_optimizer
 
 
 def images(count: int, seed: int = 0) -> torch.Tensor:
@@ -147,6 +152,85 @@ def test_tokens_are_those_of_the_tokenizer_padded_to_the_longest(any_model: DisR
 def test_clip_interpolates_position_embeddings(clip_checkpoint):
     model = build_model(small_config("clip", checkpoint=str(clip_checkpoint), image_size=(48, 16))).eval()
     assert model.image_encoder(torch.randn(1, 3, 48, 16)).shape == (1, 1 + 6 * 2, 32)
+
+
+def clip_features(output) -> torch.Tensor:
+    """transformers 4 returns the projected features as a tensor, 5 as the output's `pooler_output`."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+@pytest.mark.parametrize("image_size", [(24, 24), (384, 128)])  # the checkpoint's own size, and interpolated
+@pytest.mark.parametrize("disentangle", [True, False])
+def test_clip_step_zero_scores_as_clip(clip_checkpoint, image_size, disentangle, one_thread):
+    """Before any training, the full image and text embeddings are CLIP's own, and so is every score."""
+    torch.manual_seed(0)
+    config = small_config("clip", checkpoint=str(clip_checkpoint), image_size=image_size)
+    config.disentangle = disentangle
+    model = build_model(config).eval()
+    clip = CLIPModel.from_pretrained(clip_checkpoint).eval()
+    pixels = torch.randn(3, 3, *image_size, generator=torch.Generator().manual_seed(0))
+    tokens = model.tokenize(CAPTIONS)
+    interpolate = image_size != (24, 24)
+    with torch.no_grad():
+        image = model.encode_image(pixels).full
+        text = model.encode_text(CAPTIONS)
+        expected_image = clip_features(clip.get_image_features(pixels, interpolate_pos_encoding=interpolate))
+        expected_text = clip_features(clip.get_text_features(**tokens))
+        scores = clip(**tokens, pixel_values=pixels, interpolate_pos_encoding=interpolate).logits_per_text
+    torch.testing.assert_close(image, F.normalize(expected_image, dim=-1), rtol=0, atol=1e-5)
+    torch.testing.assert_close(text, F.normalize(expected_text, dim=-1), rtol=0, atol=1e-5)
+    torch.testing.assert_close(text @ image.t(), scores / clip.logit_scale.exp(), rtol=0, atol=1e-5)
+
+
+def test_clip_pooled_text_token_is_the_end_of_text_token(clip_checkpoint):
+    """CLIP pools the first `eos_token_id` of each text; disreid pools the last real token: the same one."""
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint)))
+    tokens = model.tokenize(CAPTIONS)
+    last = tokens["attention_mask"].sum(dim=1) - 1
+    ends = tokens["input_ids"][torch.arange(len(CAPTIONS)), last]
+    assert (ends == CLIPModel.config_class.from_pretrained(clip_checkpoint).text_config.eos_token_id).all()
+
+
+def test_trained_clip_model_saves_and_loads_with_its_projections(clip_checkpoint, tmp_path, one_thread):
+    """After a few steps the residual Z is no longer zero, CLIP's projections have moved, and a model
+    rebuilt from the saved folder alone (no checkpoint) gives the same embeddings."""
+    torch.manual_seed(0)
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint)))
+    projection = model.image_projection.weight.detach().clone()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loss = AdvancedLoss(temperature=0.02)
+    for step in range(3):
+        output = model.train()(images(4, seed=step), CAPTIONS, CAPTIONS, CAPTIONS)
+        optimizer.zero_grad()
+        loss(output, torch.arange(4))["total"].backward()
+        optimizer.step()
+    assert model.residual_projection.weight.abs().sum() > 0
+    assert not torch.equal(model.image_projection.weight, projection)
+    model.eval().save_pretrained(tmp_path / "saved")
+    loaded = DisReID.from_pretrained(tmp_path / "saved")
+    with torch.no_grad():
+        before, after = model.encode_image(images(2)), loaded.encode_image(images(2))
+        for first, second in zip(vars(before).values(), vars(after).values(), strict=True):
+            torch.testing.assert_close(first, second, rtol=0, atol=0)
+        torch.testing.assert_close(model.encode_text(CAPTIONS), loaded.encode_text(CAPTIONS), rtol=0, atol=0)
+
+
+def test_clip_projections_train_at_the_encoders_rate(clip_checkpoint):
+    """CLIP's projections come with the checkpoint: only the new layers (Z among them) learn faster."""
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint)))
+    optimizer = build_optimizer(model, TrainConfig(lr=1e-5, new_layer_lr_factor=5))
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    for name in ("image_projection", "text_projection", "image_encoder", "text_encoder"):
+        assert {rate[id(p)] for p in getattr(model, name).parameters()} == {1e-5}
+    for name in ("residual_projection", "identity_projection", "disentangle"):
+        assert {rate[id(p)] for p in getattr(model, name).parameters()} == {5e-5}
+
+
+def test_clip_joint_space_size_is_the_checkpoints(clip_checkpoint):
+    model = build_model(small_config("clip", checkpoint=str(clip_checkpoint), embed_dim=None))
+    assert model.config.embed_dim == 16
+    with pytest.raises(ValueError, match="16-d joint space of its own: leave embed_dim unset"):
+        build_model(small_config("clip", checkpoint=str(clip_checkpoint), embed_dim=512))
 
 
 def test_baseline_without_disentangle_shares_one_embedding():

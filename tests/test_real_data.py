@@ -169,11 +169,12 @@ def test_benchmark_configs(name, dataset):
     config = load_config(name)
     model, data, train = config.model, config.data, config.train
     assert (model.backbone, model.checkpoint) == ("clip", "openai/clip-vit-base-patch16")
-    assert (model.image_size, model.embed_dim) == ((384, 128), 512)
+    assert (model.image_size, model.embed_dim) == ((384, 128), None)  # None: the checkpoint's joint space
     assert (model.num_heads, model.self_layers, model.cross_layers) == (8, 6, 3)
     assert (data.dataset, data.persons_per_batch * data.instances_per_person) == (dataset, 64)
     assert (data.mean, data.std) == (CLIP_MEAN, CLIP_STD) and data.erasing_prob > 0
     assert (train.epochs, train.warmup_epochs, train.lr, train.new_layer_lr_factor) == (60, 5, 1e-5, 5)
+    assert train.temperature == 0.01  # 1 / CLIP's learned logit scale
     assert train.eval_every == (0 if dataset == "icfg-pedes" else 1)  # ICFG-PEDES has no val split
 
 

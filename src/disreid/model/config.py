@@ -28,7 +28,9 @@ class DisReIDConfig:
     image_size: tuple[int, int] = (128, 64)  # (height, width) of the input images
     text_max_length: int = 77
     text_pooling: str | None = None  # "mean" (masked), "cls" or "eos" (last real token); None: backbone's
-    embed_dim: int = 256  # the joint image-text space E
+    # The joint image-text space E. None: the checkpoint's own joint space where the backbone has one
+    # (CLIP's projection_dim), else 256. Recorded when the encoders are first built.
+    embed_dim: int | None = None
     disentangle: bool = True  # False: pooled image tokens project straight into the joint space
     num_heads: int = 8
     self_layers: int = 6

@@ -65,8 +65,16 @@ class DisReID(nn.Module):
         self.image_encoder = encoders.image
         self.text_encoder = encoders.text
         width, embed = encoders.image.hidden_size, config.embed_dim
-        self.image_projection = nn.Linear(width, embed)  # P_img
-        self.text_projection = nn.Linear(encoders.text.hidden_size, embed)  # P_txt, shared by t, t_id, t_cl
+        # A backbone with a joint space of its own (CLIP) keeps its projections, P_clip and P_txt, and the
+        # image is its class token through P_clip, so that step 0 scores as the checkpoint does (SPEC §1).
+        self.pretrained_joint_space = encoders.image_projection is not None
+        # The parts a checkpoint provides; the optimizer gives the rest `new_layer_lr_factor` times the rate.
+        self.pretrained_parts = ("image_encoder", "text_encoder") + (
+            ("image_projection", "text_projection") if self.pretrained_joint_space else ()
+        )
+        self.image_projection = encoders.image_projection or nn.Linear(width, embed)  # P_img or P_clip
+        # P_txt, shared by t, t_id and t_cl
+        self.text_projection = encoders.text_projection or nn.Linear(encoders.text.hidden_size, embed)
         self.disentangle = (
             DisentangleModule(
                 width, config.num_heads, config.self_layers, config.cross_layers, config.ffn, config.dropout
@@ -74,6 +82,12 @@ class DisReID(nn.Module):
             if config.disentangle
             else None
         )
+        # Z: what the DisentangleModule adds to CLIP's image embedding starts at nothing; training decides.
+        self.residual_projection = None
+        if self.disentangle is not None and self.pretrained_joint_space:
+            self.residual_projection = nn.Linear(width, embed)
+            nn.init.zeros_(self.residual_projection.weight)
+            nn.init.zeros_(self.residual_projection.bias)
         if self.disentangle is not None:
             self.identity_projection = nn.Linear(width, embed)  # P_id
             self.clothing_projection = nn.Linear(width, embed)  # P_cl
@@ -131,12 +145,15 @@ class DisReID(nn.Module):
         """(v, v_id, v_cl, f_id, gate) of a batch of images."""
         self._check_pixels(pixels)
         tokens = self.image_encoder(pixels)
+        pooled = tokens[:, 0] if self.pretrained_joint_space else tokens.mean(dim=1)
         if self.disentangle is None:
-            pooled = tokens.mean(dim=1)
             full = F.normalize(self.image_projection(pooled), dim=-1)
             return full, full, full, pooled, None
         f_id, f_cl, gate = self.disentangle(tokens)
-        full = F.normalize(self.image_projection(f_id + f_cl), dim=-1)
+        if self.residual_projection is None:
+            full = F.normalize(self.image_projection(f_id + f_cl), dim=-1)
+        else:
+            full = F.normalize(self.image_projection(pooled) + self.residual_projection(f_id + f_cl), dim=-1)
         identity = F.normalize(self.identity_projection(f_id), dim=-1)
         clothing = F.normalize(self.clothing_projection(f_cl), dim=-1)
         return full, identity, clothing, f_id, gate

@@ -24,8 +24,7 @@ from transformers import (
     AutoTokenizer,
     BertConfig,
     BertModel,
-    CLIPTextModel,
-    CLIPVisionModel,
+    CLIPModel,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     ViTConfig,
@@ -81,11 +80,11 @@ class ConvStemViTEncoder(ViTImageEncoder):
 
 
 class CLIPImageEncoder(ViTImageEncoder):
-    """CLIP's vision tower: its final LayerNorm is applied to every token, not only to CLS (as IRRA does)."""
+    """CLIP's vision tower: its final LayerNorm is applied to every token, not only to CLS (as IRRA does),
+    so that token 0 is the class token CLIP itself projects into its joint space."""
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        tower = getattr(self.model, "vision_model", self.model)  # transformers 4 nests it, 5 does not
-        return tower.post_layernorm(super().forward(pixels))
+        return self.model.post_layernorm(super().forward(pixels))
 
 
 class TextEncoder(nn.Module):
@@ -109,9 +108,14 @@ class TextEncoder(nn.Module):
 
 @dataclass
 class Encoders:
+    """What a backbone builder returns. A backbone trained into a joint image-text space of its own
+    (CLIP) also returns the projections into it; they keep that space from the first step."""
+
     image: ViTImageEncoder
     text: TextEncoder
     tokenizer: PreTrainedTokenizerBase
+    image_projection: nn.Linear | None = None
+    text_projection: nn.Linear | None = None
 
 
 BackboneBuilder = Callable[
@@ -145,7 +149,24 @@ def create_encoders(
     config.image_encoder = encoders.image.model.config.to_dict()
     config.text_encoder = encoders.text.model.config.to_dict()
     config.text_pooling = encoders.text.pooling
+    config.embed_dim = _joint_space_size(config, encoders)
     return encoders
+
+
+DEFAULT_EMBED_DIM = 256
+
+
+def _joint_space_size(config: DisReIDConfig, encoders: Encoders) -> int:
+    """E: the backbone's own joint space where it has one, else `config.embed_dim` (default 256)."""
+    if encoders.image_projection is None:
+        return config.embed_dim or DEFAULT_EMBED_DIM
+    size = encoders.image_projection.out_features
+    if config.embed_dim not in (None, size):
+        raise ValueError(
+            f"embed_dim is {config.embed_dim}, but {config.checkpoint or config.backbone} embeds into a "
+            f"{size}-d joint space of its own: leave embed_dim unset (null)"
+        )
+    return size
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -172,8 +193,8 @@ def load_pretrained(cls: Any, name: str, **kwargs: Any) -> Any:
     Fails at once, instead of retrying for half a minute, when the hub cannot be reached and no local
     copy exists, and says how to pass one.
     """
-    with transformers_logging_level(logging.ERROR):  # CLIP checkpoints hold both towers: silence the
-        return _load_pretrained(cls, name, **kwargs)  # report of the other tower's "unexpected" keys
+    with transformers_logging_level(logging.ERROR):  # silence the report of a checkpoint's parts left
+        return _load_pretrained(cls, name, **kwargs)  # unused ("unexpected" keys: BERT's pre-training heads)
 
 
 @contextmanager
@@ -222,12 +243,23 @@ def _need_tokenizer(tokenizer: PreTrainedTokenizerBase | None) -> PreTrainedToke
 
 @register_backbone("clip")
 def clip(config: DisReIDConfig, tokenizer, texts, pretrained: bool) -> Encoders:  # noqa: ANN001
-    """CLIP's vision and text towers from one checkpoint (default ViT-B/16); EOS-token text vector."""
+    """CLIP's vision and text towers and its two projections from one checkpoint (default ViT-B/16);
+    EOS-token text vector. The learned logit scale is not kept: the temperature is `train.temperature`."""
     name = config.checkpoint or "openai/clip-vit-base-patch16"
-    vision = _hf_model(CLIPVisionModel, name, config.image_encoder, pretrained)
-    text = _hf_model(CLIPTextModel, name, config.text_encoder, pretrained)
+    stored = {
+        "vision_config": config.image_encoder,
+        "text_config": config.text_encoder,
+        "projection_dim": config.embed_dim,
+    }
+    model = _hf_model(CLIPModel, name, stored if config.image_encoder else {}, pretrained)
     tokenizer = load_pretrained(AutoTokenizer, name) if pretrained else _need_tokenizer(tokenizer)
-    return Encoders(CLIPImageEncoder(vision), TextEncoder(text, config.text_pooling or "eos"), tokenizer)
+    return Encoders(
+        CLIPImageEncoder(model.vision_model),
+        TextEncoder(model.text_model, config.text_pooling or "eos"),
+        tokenizer,
+        model.visual_projection,
+        model.text_projection,
+    )
 
 
 @register_backbone("vit-bert")

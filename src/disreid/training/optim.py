@@ -10,19 +10,18 @@ from torch.optim.lr_scheduler import LambdaLR
 from disreid.config import TrainConfig
 from disreid.model import DisReID
 
-ENCODERS = ("image_encoder.", "text_encoder.")
-
 
 def build_optimizer(model: DisReID, config: TrainConfig) -> torch.optim.AdamW:
     """Every trainable parameter of the model, and nothing else, goes to the optimizer.
 
     Biases and normalisation weights (1-D tensors) are not decayed. With a pretrained backbone the new
-    layers (DisentangleModule, heads) learn `new_layer_lr_factor` times faster than the encoders.
+    layers (DisentangleModule, heads) learn `new_layer_lr_factor` times faster than the parts the
+    checkpoint provides (`model.pretrained_parts`: the encoders, and CLIP's projections).
     """
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            key = (name.startswith(ENCODERS), parameter.dim() >= 2)
+            key = (name.split(".")[0] in model.pretrained_parts, parameter.dim() >= 2)
             groups.setdefault(key, []).append(parameter)
     param_groups = [
         {

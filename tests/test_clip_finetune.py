@@ -1,0 +1,30 @@
+"""The pretrained-CLIP chain of benchmarks/clip_finetune.py, a few steps of each stage: a CLIP pretrained
+here is a checkpoint any `CLIPModel` reads, disreid starts from exactly its scores, and fine-tunes from it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from transformers import AutoTokenizer, CLIPModel
+
+_BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "clip_finetune.py"
+_spec = importlib.util.spec_from_file_location("clip_finetune_benchmark", _BENCHMARK)
+benchmark = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)  # its dataclasses look it up
+_spec.loader.exec_module(benchmark)
+
+
+def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
+    figures = benchmark.main(["--quick", "--runs", str(tmp_path / "runs"), "--data", str(synth_root)])
+    clip_dir = tmp_path / "runs" / "clip"
+    CLIPModel.from_pretrained(clip_dir)
+    tokenizer = AutoTokenizer.from_pretrained(clip_dir)
+    assert tokenizer("a man")["input_ids"][-1] == tokenizer.sep_token_id  # the token CLIP pools
+    for metric in ("R1", "R5", "R10", "mAP", "mINP"):
+        assert abs(figures["disreid_step_zero"][metric] - figures["zero_shot_clip"][metric]) < 1e-6
+    assert figures["temperature"]["chosen"] in ("irra", "learned")
+    for name in ("disreid", "baseline", "disreid-scratch", "baseline-scratch"):
+        run = figures["runs"][name]
+        assert run["steps"] > 0 and set(run["test"]["standard"]) == {"full", "identity", "clothing"}
+    assert figures["runs"]["disreid"]["steps"] == figures["runs"]["disreid-scratch"]["steps"]
