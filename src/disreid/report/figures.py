@@ -240,7 +240,8 @@ def leakage_figure(report: dict) -> Figure:
         axes.invert_yaxis()
         axes.set_xlim(0, 105)
         axes.legend(loc="lower right", fontsize="small")
-        _label(axes, f"{title}\nleakage {leakage}; not perceived: {unseen}", "balanced accuracy (%)", "")
+        caption = textwrap.fill(f"leakage {leakage}; not perceived: {unseen}", 60)
+        _label(axes, f"{title}\n{caption}", "balanced accuracy (%)", "")
     figure.suptitle(f"Leakage probes, fit on {probes['fit_on']}", fontsize="x-large")
     return figure
 
