@@ -183,3 +183,16 @@ def test_the_captions_limit_of_a_hand_worked_gallery():
     # Query 3 is person 2's only outfit: no positive, left out.
     assert limit["clothes_changing"]["identity"]["R1"] == pytest.approx(50.0)
     assert captions_limit([ImageRecord(path=Path("x"), person_id=1, split="t", captions=("c",))]) is None
+
+
+def test_one_embedding_under_three_names_reads_as_full_leakage(fit_and_test):
+    # A model without the DisentangleModule (the baseline) gives the same embedding in every mode.
+    fit, test = fit_and_test
+    images, fit_images = embed(test, 0.0, 3), embed(probe_sample(fit, 2), 0.0, 2)
+    for embedded in (images, fit_images):
+        full = embedded.embeddings["full"]
+        embedded.embeddings.update(identity=full.clone(), clothing=full.clone())
+    report = leakage_probes(images, fit_images)
+    for row in report["factors"].values():
+        assert row["leak"] == row["own"] == row["full"] > 90
+    assert {summary["leakage"] for summary in report["leakage"].values()} == {1.0}
