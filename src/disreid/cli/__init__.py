@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from disreid import __version__
 
@@ -39,6 +40,17 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """`--device`: where every command that runs a model runs it."""
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA when available, the default), cpu or cuda"
+    )
+
+
+def add_index_argument(parser: argparse.ArgumentParser) -> None:
+    """`--index`: the index folder that searching commands read."""
+    parser.add_argument(
+        "--index",
+        type=Path,
+        required=True,
+        metavar="INDEX_DIR",
+        help="an index folder made by `disreid index`",
     )
 
 

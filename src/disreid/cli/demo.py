@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import socket
-from pathlib import Path
+
+from disreid.cli import add_index_argument
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,13 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "matching images of an index. Only the images of the index are served. Needs the `demo` extra: "
         "pip install 'disreid[demo]'.",
     )
-    parser.add_argument(
-        "--index",
-        type=Path,
-        required=True,
-        metavar="INDEX_DIR",
-        help="an index folder made by `disreid index`",
-    )
+    add_index_argument(parser)
     parser.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every network, with no login)"

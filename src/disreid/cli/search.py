@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from disreid.cli import add_index_argument
+
 # disreid.retrieval.MODES, written out so that building the parser does not import faiss and torch
 MODES = ("full", "identity", "clothing")
 
@@ -20,13 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "in other clothes (identity), or its clothing part alone (clothing).",
     )
     parser.add_argument("query", help='a description, e.g. "a woman with long black hair in a red coat"')
-    parser.add_argument(
-        "--index",
-        type=Path,
-        required=True,
-        metavar="INDEX_DIR",
-        help="an index folder made by `disreid index`",
-    )
+    add_index_argument(parser)
     parser.add_argument("--mode", choices=MODES, default="full", help="what to compare (default: full)")
     parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
