@@ -79,6 +79,21 @@ _spec.loader.exec_module(benchmark)
         # under the arm is where a thing is carried, not a posture
         ("She is carrying books under her left arm.", ("", "She is carrying books under her left arm")),
         ("He is facing away from the camera.", ("", "")),
+        # a hand held is an action; a phone in use stays whole; a bow in the hair is worn; hair length
+        ("He is holding hands with a woman.", ("He is holding hands with a woman", "")),
+        (
+            "He is talking on a phone held in his left hand.",
+            ("He is talking on a phone held in his left hand", ""),
+        ),
+        (
+            "She has long black hair and a white bow in her hair.",
+            ("She has long black hair", "a white bow in her hair"),
+        ),
+        (
+            "The person has dark hair cut to collar level.",
+            ("The person has dark hair cut to collar level", ""),
+        ),
+        ("A man in black pants is facing to the left.", ("A man", "in black pants")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

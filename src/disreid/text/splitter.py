@@ -133,6 +133,7 @@ _OTHER = _any(
     "sidewalks?", "pavement", "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
     r"(?:an)?other\s+(?:person|people|man|woman|pedestrian|girl|boy)", r"each\s+other", "people",
     "someone", "somebody", r"(?:fac|turn)(?:es|ed|ing)?\s+away",
+    r"fac(?:es|ed|ing)\s+(?:to(?:wards?)?\s+)?(?:the\s+)?(?:left|right|front|forward|camera|viewer)",
 )  # fmt: skip
 
 _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
@@ -143,7 +144,21 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
     (label, strong, re.compile(pattern, re.IGNORECASE))
     for label, strong, pattern in [
         ("clothing", True, r"\b(?:hair\s?(?:band|clip|tie|pin|bow)s?|walking\s+sticks?)\b"),
+        # an accessory worn in the hair: "a white bow near the top of her hair"
+        (
+            "clothing",
+            True,
+            r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?)\s+(?:\w+\s+){0,4}?"
+            r"(?:his|her|their)\s+(?:\w+\s+)?hair\b",
+        ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
+        # a hand held is an action, a thing held is carried: "holding hands", "holds his hand"
+        (
+            "identity",
+            True,
+            r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
+            r"(?!\s*-?\s*(?:bag|held))",
+        ),
         # posture: hands in pockets, arms by the side, bent legs, head down
         (
             "identity",
@@ -162,7 +177,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             r"\b(?:bow|bend|lower|tilt|turn|hang)\w*\s+(?:his|her|their)\s+head\b"
-            r"|\bhead\s+(?:is\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
+            r"|\bhead\s+(?:is\s+)?(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
         ),
         # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
         (
@@ -170,6 +185,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             True,
             r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
             r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b"
+            r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
             r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
         ),
@@ -182,12 +198,21 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         # "short" is a height only when said of the person; "shades" are sunglasses only when worn
         ("identity", True, r"\b(?:he|she|they)\s+(?:is|are|was|were|looks?)\s+(?:\w+\s+)?short\b"),
         ("identity", True, r"\b(?:wear\w*|pair\s+of|ha(?:s|ve)\s+on)\s+(?:\w+\s+)?shades\b"),
+        # how far the hair reaches is not a garment: "hair cut to collar level", "hair past her shoulders"
+        (
+            "identity",
+            True,
+            rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{0,6}}{_FACE_NOUNS}\s+(?:\w+\s+){{0,3}}?"
+            r"(?:to|past|below|above|over|at|behind|down|reach\w*|touch\w*)\s+"
+            r"(?:(?:the|his|her|their|mid|bottom|middle|top|of)[\s-]+){0,4}"
+            r"(?:collar|shoulders?|neck|back|waist|chin|ears?|chest)(?:[\s-]+(?:level|length))?\b",
+        ),
         # "long straight black hair", "thick rimmed black glasses", "hair is short and black"
         ("identity", True, rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{1,6}}{_FACE_NOUNS}\b"),
         (
             "identity",
             True,
-            rf"\b{_FACE_NOUNS}\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}{_COLOURS}\b",
+            rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}{_COLOURS}\b",
         ),
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
@@ -218,6 +243,7 @@ _POSSESSIVES = _words("his her their")
 _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
+    "runs sits leans turns steps crosses climbs points waves exits enters approaches hurries strolls jumps "
     "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
     "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
     "reading eating drinking playing"
