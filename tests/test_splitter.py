@@ -149,12 +149,20 @@ def test_accuracy_targets(path: Path) -> None:
     assert result["identity_non_empty"] == 100
 
 
-# The held-out part was scored once, after the splitter was done: 2 of its 51 identity spans miss (a typo,
-# "shirt dark hair", and "hangs over the back of" her dress); it was not tuned on afterwards.
+# Each held-out part was scored once, after the splitter was done, and not tuned on afterwards. The first
+# (40) missed 2 of its 51 identity spans (a typo, "shirt dark hair", and "hangs over the back of" her
+# dress) and was then seen, so it counts as development. The second (100) missed 3 of 128 identity spans
+# (covering her mouth with her hand, "clear framed glasses", holding on to her jacket) and 2 of 330
+# clothing spans (a strap "crossing" over his back, shopping "covers" held in her hand).
 @pytest.mark.parametrize(
     ("path", "identity_floor"),
-    [(benchmark.VAL_DEV, 98), (benchmark.VAL_HELDOUT, 96)],
-    ids=["dev", "held-out"],
+    [
+        (benchmark.VAL_DEV, 98),
+        (benchmark.VAL_HELDOUT, 96),
+        (benchmark.VAL_DEV2, 98),
+        (benchmark.VAL_HELDOUT2, 97),
+    ],
+    ids=["dev", "first-held-out", "dev2", "held-out2"],
 )
 def test_real_validation_captions(path: Path, identity_floor: float) -> None:
     """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
@@ -166,8 +174,14 @@ def test_real_validation_captions(path: Path, identity_floor: float) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [benchmark.LABELLED, benchmark.VAL_DEV, benchmark.VAL_HELDOUT],
-    ids=["labelled", "dev", "held-out"],
+    [
+        benchmark.LABELLED,
+        benchmark.VAL_DEV,
+        benchmark.VAL_HELDOUT,
+        benchmark.VAL_DEV2,
+        benchmark.VAL_HELDOUT2,
+    ],
+    ids=["labelled", "dev", "first-held-out", "dev2", "held-out2"],
 )
 def test_no_content_word_is_dropped(path: Path) -> None:
     """Every content word the gold labels give the person lands in the identity or the clothing part."""
