@@ -2,7 +2,7 @@
 factor) is trained on the training persons' images at the benchmark's resolution and scored, by balanced
 accuracy per factor, on the test persons' images.
 
-    python benchmarks/synth_perception.py [--persons 1000] [--epochs 8] [--data DIR]
+    python benchmarks/synth_perception.py [--persons 1000] [--epochs 20] [--data DIR]
 
 A factor is scored only on the images whose captions may state it: the face (eyewear, beard) where the face
 shows, the shoes where no object hides them, the bag's colour where there is a bag. Every factor must read
@@ -36,21 +36,34 @@ FACTORS = {**IDENTITY_FACTORS, **CLOTHING_FACTORS}
 
 
 class FactorCNN(nn.Module):
-    """Four stride-2 convolution stages, then one linear head per factor over the whole feature map (a
-    pooled map would lose where a colour is: the upper garment's or the lower's)."""
+    """Six 3×3 convolution stages (four of stride 2), then the map averaged over its width into four
+    horizontal bands (so that the upper garment's colour and the lower's stay apart while a bag or a face
+    may be anywhere across), and one linear head per factor on the bands.
 
-    def __init__(self, height: int, width: int) -> None:
+    A first version flattened the whole 8×4 map into the heads: it overfit the figures' positions and
+    read skin tone or bag colour at 28–62 % while reading garment colours at 95 %+.
+    """
+
+    STAGES = ((32, 2), (64, 2), (128, 2), (128, 1), (192, 2), (192, 1))
+    BANDS = 4
+
+    def __init__(self) -> None:
         super().__init__()
-        layers, channels = [], [3, 32, 64, 96, 128]
-        for inputs, outputs in zip(channels[:-1], channels[1:], strict=True):
-            layers += [nn.Conv2d(inputs, outputs, 3, 2, 1, bias=False), nn.BatchNorm2d(outputs), nn.ReLU()]
-        self.features = nn.Sequential(*layers, nn.Flatten(), nn.Dropout(0.3))
-        size = channels[-1] * (height // 16) * (width // 16)
-        self.trunk = nn.Sequential(nn.Linear(size, 256), nn.ReLU())
-        self.heads = nn.ModuleDict({name: nn.Linear(256, len(values)) for name, values in FACTORS.items()})
+        layers, inputs = [], 3
+        for outputs, stride in self.STAGES:
+            layers += [
+                nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(outputs),
+                nn.ReLU(),
+            ]
+            inputs = outputs
+        pooled = nn.AdaptiveAvgPool2d((self.BANDS, 1))
+        self.features = nn.Sequential(*layers, pooled, nn.Flatten(), nn.Dropout(0.2))
+        size = inputs * self.BANDS
+        self.heads = nn.ModuleDict({name: nn.Linear(size, len(values)) for name, values in FACTORS.items()})
 
     def forward(self, pixels: torch.Tensor) -> dict[str, torch.Tensor]:
-        hidden = self.trunk(self.features(pixels))
+        hidden = self.features(pixels)
         return {name: head(hidden) for name, head in self.heads.items()}
 
 
@@ -123,7 +136,7 @@ def main() -> None:
     parser.add_argument(
         "--persons", type=int, default=1000, help="persons in the generated set (default 1000)"
     )
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs of the CNN (default 8)")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs of the CNN (default 20)")
     parser.add_argument("--size", type=int, nargs=2, default=(128, 64), help="image height and width")
     parser.add_argument("--data", type=Path, help="a SynthPedes folder to use (default: one made in /tmp)")
     parser.add_argument(
@@ -147,7 +160,7 @@ def main() -> None:
         start = time.perf_counter()
         train_set = tensors(read_cuhk_pedes(root / ANNOTATIONS, root, "train"), height, width)
         test_set = tensors(read_cuhk_pedes(root / ANNOTATIONS, root, "test"), height, width)
-    model = FactorCNN(height, width)
+    model = FactorCNN()
     train(model, *train_set, epochs=args.epochs)
     result = score(model, *test_set)
     print(f"{'factor':<14}{'balanced acc.':>14}{'chance':>8}{'images':>8}")

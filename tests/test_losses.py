@@ -9,7 +9,16 @@ import torch
 import torch.nn.functional as F
 
 from conftest import CAPTIONS, IMAGE_SIZE, small_config
-from disreid.losses import LOSS_KEYS, AdvancedLoss, LossWeights, adversary_ramp, hsic, info_nce, same_label
+from disreid.losses import (
+    LOSS_KEYS,
+    AdvancedLoss,
+    LossWeights,
+    adversary_ramp,
+    consistency,
+    hsic,
+    info_nce,
+    same_label,
+)
 from disreid.model import DisReIDOutput, build_model
 from disreid.model.layers import grad_reverse
 
@@ -87,23 +96,50 @@ def fake_output(batch: int, embed: int = 8, classes: int = 3, equal: bool = Fals
         text_clothing=unit(),
         identity_logits=torch.randn(batch, classes, requires_grad=True),
         clothing_adversary=unit(),
+        identity_adversary=unit(),
         gate=torch.sigmoid(torch.randn(batch, embed)),
     )
 
 
 def test_loss_returns_every_term_and_their_weighted_sum():
     output = fake_output(4)
-    losses = AdvancedLoss()(
+    everything = LossWeights(id_consistency=0.3, id_adv=0.7)
+    losses = AdvancedLoss(everything)(
         output, torch.tensor([0, 0, 1, 2]), outfit_ids=torch.tensor([5, 6, 6, -1]), epoch=4
     )
     assert set(losses) == {*LOSS_KEYS, "total"}
-    weights = LossWeights()
-    expected = sum(getattr(weights, key) * losses[key] for key in LOSS_KEYS if key != "cloth_adv")
-    expected = expected + weights.cloth_adv * adversary_ramp(4) * losses["cloth_adv"]
+    weights = everything
+    adversaries = ("cloth_adv", "id_adv")
+    expected = sum(getattr(weights, key) * losses[key] for key in LOSS_KEYS if key not in adversaries)
+    expected = expected + sum(getattr(weights, key) * adversary_ramp(4) * losses[key] for key in adversaries)
     assert losses["total"].item() == pytest.approx(expected.item(), rel=1e-6)
     assert losses["gate_regularization"].item() == pytest.approx(
         F.mse_loss(output.gate, torch.full_like(output.gate, 0.5)).item()
     )
+
+
+def test_consistency_matches_a_value_worked_by_hand():
+    # a and b are one person's images, c the only image of another: c has no positive and is left out.
+    # Row a (and row b): its own score masked, e^1 for its positive against e^0 for c.
+    x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    loss = consistency(x, torch.tensor([7, 7, 3]), temperature=1.0)
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6)
+    # With outfits known, a and b in the same outfit leave each other out: no row has a positive left.
+    assert consistency(x, torch.tensor([7, 7, 3]), torch.tensor([1, 1, 2])).item() == 0.0
+    # d is a's person in another outfit: a's row scores d (e^0) against c (e^0), b being left out.
+    x = torch.cat([x, torch.tensor([[0.0, 1.0]])])
+    persons, outfits = torch.tensor([7, 7, 3, 7]), torch.tensor([1, 1, 2, 4])
+    rows = [math.log(2), math.log(2), math.log(2 + math.e)]  # a, b; d: half its target on a, half on b
+    loss = consistency(x, persons, outfits, temperature=1.0)
+    assert loss.item() == pytest.approx(sum(rows) / 3, rel=1e-6)
+
+
+def test_consistency_prefers_an_embedding_that_ignores_the_outfit():
+    # Two persons, each in two outfits; outfit 0 is worn by both. Embedding by outfit scores worse.
+    persons, outfits = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 2])
+    by_person = F.normalize(torch.eye(3)[persons], dim=1)
+    by_outfit = F.normalize(torch.eye(3)[outfits], dim=1)
+    assert consistency(by_person, persons) < 0.01 < consistency(by_outfit, persons)
 
 
 def test_switched_off_terms_do_not_count():

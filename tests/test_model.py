@@ -92,6 +92,7 @@ def test_shapes_for_each_backbone(any_model: DisReID):
     torch.testing.assert_close(text.norm(dim=-1), torch.ones(2))
     output = model.train()(images(2), CAPTIONS[:2], CAPTIONS[2:], CAPTIONS[1:3])
     assert output.text_identity.shape == output.clothing_adversary.shape == (2, 16)
+    assert output.identity_adversary.shape == (2, 16)
     assert output.identity_logits.shape == (2, 4)
 
 

@@ -10,8 +10,19 @@ from torch import nn
 
 from disreid.model.disreid import DisReIDOutput
 
-LOSS_KEYS = ("info_nce", "cls", "bio", "cloth", "cloth_adv", "cloth_match", "decouple", "gate_regularization")
-IDENTITY_TEXT_TERMS = ("bio",)  # the terms that read t_id
+LOSS_KEYS = (
+    "info_nce",
+    "cls",
+    "bio",
+    "cloth",
+    "cloth_adv",
+    "cloth_match",
+    "decouple",
+    "gate_regularization",
+    "id_consistency",
+    "id_adv",
+)
+IDENTITY_TEXT_TERMS = ("bio", "id_adv")  # the terms that read t_id
 CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match")  # and t_cl
 
 
@@ -27,6 +38,9 @@ class LossWeights:
     cloth_match: float = 1.0
     decouple: float = 0.2
     gate_regularization: float = 0.01
+    # Beyond the design, off by default (README, "Identity across clothes"):
+    id_consistency: float = 0.0  # v_id of one person agrees across its images, whatever the outfit
+    id_adv: float = 0.0  # the mirror of cloth_adv: identity text read out of v_cl, reversed
 
     @property
     def use_identity_captions(self) -> bool:
@@ -50,7 +64,7 @@ def soft_cross_entropy(logits: torch.Tensor, positives: torch.Tensor) -> torch.T
     counts = positives.sum(dim=1)
     rows = counts > 0
     if not rows.any():
-        return logits.sum() * 0.0
+        return (logits * 0.0).sum()  # not logits.sum() * 0: a masked logit would overflow to -inf
     targets = positives[rows].to(logits.dtype) / counts[rows].unsqueeze(1)
     return -(targets * F.log_softmax(logits[rows], dim=1)).sum(dim=1).mean()
 
@@ -102,6 +116,26 @@ def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
             bandwidth = torch.tensor(2 * sigma**2, dtype=x.dtype, device=x.device)
         return torch.exp(-distances / bandwidth)
     raise ValueError(f"unknown kernel {kernel!r}: use 'linear' or 'rbf'")
+
+
+def consistency(
+    x: torch.Tensor,
+    person_ids: torch.Tensor,
+    outfit_ids: torch.Tensor | None = None,
+    temperature: float = 0.1,
+) -> torch.Tensor:
+    """Image-to-image identity-aware InfoNCE over the batch: each embedding's positives are the images of
+    its person in other outfits (any other image of its person where outfits are unknown). Images of the
+    same person in the same outfit are left out of the row, neither positive nor negative: matching them
+    would reward the clothes."""
+    own = torch.eye(len(x), dtype=torch.bool, device=x.device)
+    same_person = same_label(person_ids)
+    same_outfit = own
+    if outfit_ids is not None:
+        same_outfit = own | (same_person & same_label(outfit_ids) & outfit_known(outfit_ids))
+    logits = x @ x.t() / temperature
+    logits = logits.masked_fill(same_outfit, torch.finfo(logits.dtype).min)  # not -inf: 0 * -inf is nan
+    return soft_cross_entropy(logits, same_person & ~same_outfit)
 
 
 def adversary_ramp(epoch: float) -> float:
@@ -174,11 +208,16 @@ class AdvancedLoss(nn.Module):
                 terms["cloth_adv"] = info_nce(
                     output.clothing_adversary, text_clothing.detach(), clothing_positives, tau
                 )
+        if text_identity is not None and output.identity_adversary is not None:
+            terms["id_adv"] = info_nce(output.identity_adversary, text_identity.detach(), same_person, tau)
+        if self.weights.id_consistency:
+            terms["id_consistency"] = consistency(output.image_identity, person_ids, outfit_ids, tau)
         if output.identity_logits is not None:
             terms["cls"] = F.cross_entropy(output.identity_logits, person_ids if labels is None else labels)
 
         weights = asdict(self.weights)
         weights["cloth_adv"] *= adversary_ramp(epoch)
+        weights["id_adv"] *= adversary_ramp(epoch)
         terms["total"] = zero + sum(weights[key] * terms[key] for key in LOSS_KEYS if weights[key])
         return terms
 

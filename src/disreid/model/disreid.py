@@ -47,7 +47,13 @@ class DisReIDOutput:
     text_clothing: torch.Tensor | None  # t_cl, of the clothing part (None: not given)
     identity_logits: torch.Tensor | None  # [B, num_classes], from f_id
     clothing_adversary: torch.Tensor | None  # clothing predicted from v_id behind gradient reversal
+    identity_adversary: torch.Tensor | None  # identity predicted from v_cl behind gradient reversal
     gate: torch.Tensor | None
+
+
+def adversary_head(embed: int) -> nn.Module:
+    """A small MLP that, behind gradient reversal, reads one part's text out of the other part's embedding."""
+    return nn.Sequential(nn.Linear(embed, embed), nn.ReLU(), nn.Linear(embed, embed))
 
 
 class DisReID(nn.Module):
@@ -91,9 +97,8 @@ class DisReID(nn.Module):
         if self.disentangle is not None:
             self.identity_projection = nn.Linear(width, embed)  # P_id
             self.clothing_projection = nn.Linear(width, embed)  # P_cl
-            self.clothing_adversary = nn.Sequential(
-                nn.Linear(embed, embed), nn.ReLU(), nn.Linear(embed, embed)
-            )
+            self.clothing_adversary = adversary_head(embed)
+            self.identity_adversary = adversary_head(embed)
         self.classifier = nn.Linear(width, config.num_classes) if config.num_classes > 0 else None
 
     @property
@@ -184,9 +189,10 @@ class DisReID(nn.Module):
             for part in (identity_captions, clothing_captions)
         )
         text = self.encode_text(captions)
-        adversary = None
+        clothing_adversary = identity_adversary = None
         if self.disentangle is not None:
-            adversary = F.normalize(self.clothing_adversary(grad_reverse(identity)), dim=-1)
+            clothing_adversary = F.normalize(self.clothing_adversary(grad_reverse(identity)), dim=-1)
+            identity_adversary = F.normalize(self.identity_adversary(grad_reverse(clothing)), dim=-1)
         return DisReIDOutput(
             image=full,
             image_identity=identity,
@@ -195,7 +201,8 @@ class DisReID(nn.Module):
             text_identity=text_identity,
             text_clothing=text_clothing,
             identity_logits=None if self.classifier is None else self.classifier(f_id),
-            clothing_adversary=adversary,
+            clothing_adversary=clothing_adversary,
+            identity_adversary=identity_adversary,
             gate=gate,
         )
 
