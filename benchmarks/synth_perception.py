@@ -7,7 +7,7 @@ accuracy per factor, on the test persons' images.
 A factor is scored only on the images whose captions may state it: the face (eyewear, beard) where the face
 shows, the shoes where no object hides them, the bag's colour where there is a bag. Every factor must read
 at 90 % or more: a caption that names what no model can see measures nothing. Prints a table and writes
-benchmarks/results/synth_perception.json.
+benchmarks/results/synth_perception_vN.json (N: the SynthPedes version).
 """
 
 from __future__ import annotations
@@ -142,7 +142,11 @@ def main() -> None:
     parser.add_argument(
         "--seed", type=int, default=7, help="SynthPedes seed (default 7, not the quickstart's)"
     )
-    parser.add_argument("--results", default="synth_perception", help="name of the results file")
+    parser.add_argument(
+        "--results",
+        default=f"synth_perception_v{VERSION}",
+        help=f"name of the results file (default synth_perception_v{VERSION}, after the SynthPedes version)",
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     height, width = args.size

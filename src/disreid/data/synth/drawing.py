@@ -20,11 +20,11 @@ Point = tuple[float, float]
 Limb = tuple[Point, Point, Point]  # hip, knee, ankle or shoulder, elbow, wrist
 
 SKIN_RGB: dict[str, RGB] = {
-    "pale": (248, 222, 202),
-    "light": (232, 190, 152),
-    "tan": (198, 146, 100),
-    "brown": (146, 98, 62),
-    "dark": (92, 60, 40),
+    "pale": (250, 226, 210),
+    "light": (226, 180, 136),
+    "tan": (190, 132, 82),
+    "brown": (132, 84, 50),
+    "dark": (72, 46, 30),
 }
 HAIR_RGB: dict[str, RGB] = {
     "black": (24, 20, 20),
@@ -69,8 +69,8 @@ GENDER_SHAPE: dict[str, dict[str, float]] = {
         "chest": 1.2,
     },
 }
-HEIGHT_SCALE = {"short": 0.88, "average": 1.0, "tall": 1.12}
-BUILD_SCALE = {"slim": 0.84, "average": 1.0, "heavy": 1.24}
+HEIGHT_SCALE = {"short": 0.86, "average": 1.0, "tall": 1.14}
+BUILD_SCALE = {"slim": 0.8, "average": 1.0, "heavy": 1.3}
 EYE_RGB: RGB = (34, 26, 26)
 LENS_RGB: RGB = (22, 22, 28)
 BEARD_SHADOW: RGB = (20, 16, 14)
@@ -348,6 +348,17 @@ class _Figure:
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
         if kind == "hoodie":  # the hood, behind the neck
             self.ellipse(at(-0.35 if self.side_view else 0.0, 0.1), 0.45 * u, 0.3 * u, seam)
+        if kind == "shirt":  # a collar band, seen from every side
+            self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
+        if kind == "jacket":  # a ribbed hem, seen from every side
+            self.limb(
+                (
+                    (self.cx - 0.95 * self.waist, hem_y - 0.12 * u),
+                    (self.cx + 0.95 * self.waist, hem_y - 0.12 * u),
+                ),
+                0.25 * u,
+                seam,
+            )
         if self.view != "front":
             return
         if kind != "tank top":  # a round neckline
@@ -359,7 +370,7 @@ class _Figure:
             self.limb((at(0, 0.3), (self.cx, hem_y)), 0.07 * u, seam)
         if kind in ("shirt", "coat"):
             for row in range(3 + (kind == "coat")):
-                self.ellipse(at(0.2 if kind == "coat" else 0.0, 0.6 + 0.5 * row), 0.06 * u, 0.06 * u, seam)
+                self.ellipse(at(0.2 if kind == "coat" else 0.0, 0.6 + 0.5 * row), 0.09 * u, 0.09 * u, seam)
         if kind == "hoodie":  # the front pocket
             pocket = [
                 (self.cx - 0.5 * self.waist, hem_y - 0.75 * u),
@@ -372,6 +383,8 @@ class _Figure:
         self.limb(arm, self.arm_w, shade(self.skin, light))
         if kind in LONG_SLEEVES:
             self.limb(arm, (1.25 if kind == "coat" else 1.12) * self.arm_w, colour)
+            if kind == "jacket":  # ribbed cuffs like the hem
+                self.limb((lerp(elbow, wrist, 0.8), wrist), 1.2 * self.arm_w, detail(colour))
         elif kind == "t-shirt":
             self.limb((shoulder, lerp(shoulder, elbow, 0.55)), 1.3 * self.arm_w, colour)
         self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, shade(self.skin, light))
@@ -381,7 +394,7 @@ class _Figure:
         if bag == "backpack" and self.view == "front":  # only the straps show
             for side in (-1, 1):
                 top = (self.cx + side * 0.55 * self.shoulder, self.shoulder_y)
-                self.limb((top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.15 * u, colour)
+                self.limb((top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.24 * u, colour)
         elif bag == "backpack":
             if self.side_view:
                 left, right = self.cx - self.depth - 0.6 * u, self.cx - 0.7 * self.depth
@@ -400,20 +413,20 @@ class _Figure:
         elif bag == "shoulder bag":  # a strap across the chest to a bag at the hip
             strap_top = at(0.1, 0) if self.side_view else (self.cx - 0.6 * self.shoulder, self.shoulder_y)
             x, y = (self.cx - 0.2 * u if self.side_view else self.cx + 0.95 * self.hip), self.hip_y
-            self.limb((strap_top, (x, y - 0.4 * u)), 0.09 * u, colour)
-            self.canvas.rectangle((x - 0.1 * u, y - 0.55 * u, x + 0.6 * u, y + 0.25 * u), fill=colour)
+            self.limb((strap_top, (x, y - 0.4 * u)), 0.14 * u, colour)
+            self.canvas.rectangle((x - 0.15 * u, y - 0.6 * u, x + 0.8 * u, y + 0.45 * u), fill=colour)
             self.canvas.line(
-                (x - 0.1 * u, y - 0.3 * u, x + 0.6 * u, y - 0.3 * u),
+                (x - 0.15 * u, y - 0.3 * u, x + 0.8 * u, y - 0.3 * u),
                 fill=detail(colour),
                 width=self.line_width(0.06),
             )
 
     def handbag(self, wrist: Point) -> None:
         u, (x, y) = self.u, wrist
-        handle = [(x - 0.2 * u, y + 0.35 * u), (x, y), (x + 0.2 * u, y + 0.35 * u)]
-        self.canvas.line(handle, fill=self.bag_rgb, width=self.line_width(0.07))
+        handle = [(x - 0.25 * u, y + 0.35 * u), (x, y), (x + 0.25 * u, y + 0.35 * u)]
+        self.canvas.line(handle, fill=self.bag_rgb, width=self.line_width(0.1))
         self.canvas.rounded_rectangle(
-            (x - 0.33 * u, y + 0.3 * u, x + 0.33 * u, y + 0.85 * u), radius=0.08 * u, fill=self.bag_rgb
+            (x - 0.45 * u, y + 0.3 * u, x + 0.45 * u, y + 1.05 * u), radius=0.1 * u, fill=self.bag_rgb
         )
 
     # -- head ---------------------------------------------------------------------------------------------
@@ -438,9 +451,9 @@ class _Figure:
         if style == "curly":
             for angle in map(math.radians, range(150, 400, 30)):
                 self.ellipse(
-                    at(back + 0.55 * math.cos(angle), -0.1 + 0.5 * math.sin(angle)),
-                    0.17 * u,
-                    0.17 * u,
+                    at(back + 0.62 * math.cos(angle), -0.1 + 0.55 * math.sin(angle)),
+                    0.22 * u,
+                    0.22 * u,
                     self.hair,
                 )
         if view == "back":
@@ -451,7 +464,7 @@ class _Figure:
             self.ellipse(at(-0.31, -0.08), 0.28 * u, 0.4 * u, self.hair)
         if style == "bun":
             bun = {"front": at(0, -0.58), "back": at(0, -0.3), "side": at(-0.44, -0.38)}[view]
-            self.ellipse(bun, 0.21 * u, 0.2 * u, shade(self.hair, 0.85))
+            self.ellipse(bun, 0.3 * u, 0.28 * u, shade(self.hair, 0.85))
         elif style == "ponytail" and view == "back":
             self.limb((at(0, 0.1), (self.head[0], self.shoulder_y + 0.9 * u)), 0.24 * u, self.hair)
         elif style == "ponytail" and self.side_view:
@@ -506,7 +519,7 @@ class _Figure:
             self.canvas.line(
                 [(x - 0.1 * u, y - 0.12 * u), (x + 0.1 * u, y - 0.13 * u)], fill=self.hair, width=line
             )
-            lens = (x - 0.17 * u, y - 0.12 * u, x + 0.17 * u, y + 0.12 * u)
+            lens = (x - 0.2 * u, y - 0.14 * u, x + 0.2 * u, y + 0.14 * u)
             if identity["eyewear"] == "sunglasses":
                 self.canvas.ellipse(lens, fill=LENS_RGB)
             elif identity["eyewear"] == "glasses":
