@@ -31,7 +31,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_training_lowers_the_loss_and_lifts_r1_well_above_chance(synth_root, tmp_path):
-    config = small(synth_root, "train.epochs=40", "train.eval_every=0")
+    config = small(synth_root, "train.epochs=60", "train.eval_every=0")
     trainer = Trainer(config, tmp_path / "run")
     records = load_records(config.data, "train")
     before = evaluate(trainer.model, records, config.data)["standard"]["full"]["R1"]

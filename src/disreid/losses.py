@@ -218,7 +218,9 @@ class AdvancedLoss(nn.Module):
         weights = asdict(self.weights)
         weights["cloth_adv"] *= adversary_ramp(epoch)
         weights["id_adv"] *= adversary_ramp(epoch)
-        terms["total"] = zero + sum(weights[key] * terms[key] for key in LOSS_KEYS if weights[key])
+        # Every term enters, a switched-off one times 0: under DistributedDataParallel every head the model
+        # ran (an adversary whose term is off) must be in the graph, or the backward pass stops.
+        terms["total"] = zero + sum(weights[key] * terms[key] for key in LOSS_KEYS)
         return terms
 
     @staticmethod
