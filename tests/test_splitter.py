@@ -94,6 +94,35 @@ _spec.loader.exec_module(benchmark)
             ("The person has dark hair cut to collar level", ""),
         ),
         ("A man in black pants is facing to the left.", ("A man", "in black pants")),
+        # touching one's own face is an action; a mask that covers the mouth is worn
+        (
+            "She is covering her mouth with her hand and carries a red bag.",
+            ("She is covering her mouth with her hand", "carries a red bag"),
+        ),
+        ("He wears a mask that covers his mouth.", ("", "He wears a mask that covers his mouth")),
+        # how glasses look; a strap across the body; bags called covers; a print of faces or people
+        ("He wears clear framed glasses.", ("He wears clear framed glasses", "")),
+        (
+            "He has a bag with the strap crossing over his chest.",
+            ("", "He has a bag with the strap crossing over his chest"),
+        ),
+        ("He is crossing the street in a red coat.", ("He is crossing the street", "in a red coat")),
+        ("She holds plastic shopping covers.", ("", "She holds plastic shopping covers")),
+        (
+            "She wears a white shirt with cartoon faces on it.",
+            ("", "She wears a white shirt with cartoon faces on it"),
+        ),
+        # which way the person looks; a new predicate after "also"; where the hair ends and a garment begins
+        ("The boy is looking to his left.", ("The boy is looking to his left", "")),
+        (
+            "A man wearing glasses also carries a black bag.",
+            ("A man wearing glasses", "also carries a black bag"),
+        ),
+        ("The lad wears a red coat.", ("The lad", "wears a red coat")),
+        (
+            "Her long hair hangs over the back of her white dress.",
+            ("Her long hair hangs over the back", "of her white dress"),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

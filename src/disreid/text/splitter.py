@@ -59,14 +59,15 @@ _FACE_NOUNS = _any(
 )  # fmt: skip
 _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
-    "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?",
+    "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?", "clear",
+    "tinted", "round", "wire", "metal",
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
 _PERSONS = _any(
     r"m[ae]ns?", "wom[ae]n", "males?", "females?", "boys?", "girls?", "lady", "ladies", "guys?",
     "gentlem[ae]n", "persons?", "pedestrians?", "individuals?", "subjects?", "child(?:ren)?", "kids?",
-    "toddlers?", "teen(?:ager)?s?", "adolescents?", "adults?", "students?", "youth",
+    "toddlers?", "teen(?:ager)?s?", "adolescents?", "adults?", "students?", "youth", "lads?",
 )  # fmt: skip
 _IDENTITY = _any(
     # people, age, build, height, origin, looks
@@ -143,7 +144,19 @@ _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # 
 _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
     (label, strong, re.compile(pattern, re.IGNORECASE))
     for label, strong, pattern in [
-        ("clothing", True, r"\b(?:hair\s?(?:band|clip|tie|pin|bow)s?|walking\s+sticks?)\b"),
+        # things that hold an identity word: "a walking stick", "shopping covers" (bags)
+        (
+            "clothing",
+            True,
+            r"\b(?:hair\s?(?:band|clip|tie|pin|bow)s?|walking\s+sticks?|(?:shopping|plastic|paper)\s+covers?)\b",
+        ),
+        # a print on a garment: "a shirt with people on it", "with a face on the front"
+        (
+            "clothing",
+            True,
+            r"\bwith\s+(?!(?:his|her|their)\b)(?:\w+\s+){1,3}?on\s+(?:it|them|the\s+(?:front|back|chest|sleeves?))\b"
+            r"(?!\s+of\s+(?:his|her|their)\b)",
+        ),
         # an accessory worn in the hair: "a white bow near the top of her hair"
         (
             "clothing",
@@ -173,6 +186,22 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:sides?|crossed|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
         ),
         ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|heel|toes?)\b"),
+        # a strap or stripe across the body is worn: "the strap crossing over his back"
+        (
+            "clothing",
+            True,
+            r"(?<!\barms\s)(?<!\blegs\s)\bcross(?:es|ing|ed)?\s+(?:over|across)\s+"
+            r"(?:(?:the|his|her|their|upper|lower|left|right)\s+){0,3}(?:back|chest|body|torso|shoulders?|sleeves?)\b",
+        ),
+        # the person touching their own face is an action, but a mask "that covers her mouth" is worn, so
+        # the verb must follow its subject or an auxiliary: "She is covering her mouth"
+        (
+            "identity",
+            True,
+            r"(?<!\bthat\s)(?<!\bwhich\s)\b(?:is|are|was|were|he|she|they|also|while|and)\s+(?:\w+ly\s+)?"
+            r"(?:cover|touch|rub|scratch|wip|shield|cup|clasp)\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
+            r"(?:mouth|face|nose|eyes?|ears?|chin|cheeks?|neck|forehead|hands)\b",
+        ),
         (
             "identity",
             True,
@@ -192,7 +221,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            r"\blook(?:s|ing|ed)?\s+(?:down|up|ahead|around|away|at|forward|back|straight|left|right)\b",
+            r"\blook(?:s|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
+            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side)\b",
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
         # "short" is a height only when said of the person; "shades" are sunglasses only when worn
@@ -336,6 +366,17 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         return True  # a phrase such as "arm at down near his sides"
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
         return True  # after the noun-phrase subject: "A woman | waring a red shirt"
+    if word == "of":  # where the body ends and a garment begins: "hair hangs over the back | of her dress"
+        cue = tokens[i - 1].cue
+        following = tokens[i + 1].word if i + 1 < len(tokens) else ""
+        return (
+            cue is not None
+            and cue.label == "identity"
+            and cue.end == tokens[i - 1].end
+            and following in _POSSESSIVES
+        )
+    if word == "also":  # a new predicate after a noun: "wearing glasses | also carries a bag"
+        return tokens[i - 1].cue is not None and previous not in _NOT_NOUNS
     if word == "as":  # "glasses | as well as a black shirt"
         return [later.word for later in tokens[i + 1 : i + 3]] == ["well", "as"]
     if word == "and":  # "blue and white shirt" is one garment
