@@ -15,8 +15,9 @@ where the splitter, by the same labels' subject rule, sends "The woman" to ident
 
 Sets: the shared real captions (in-sample: the lexicon was written while reading them), the hand-written
 captions of the tests, and real CUHK-PEDES validation captions labelled by hand (tests/data/README.md):
-80 for development, 40 first held out and since seen (so development now), 100 more for development and
-100 held out, scored once when the splitter was done. Prints the figures of every set and writes
+80 for development, 40 first held out and since seen (so development now), 100 more for development, 100
+held out the second time and since seen (development now), 100 more for development and 100 held out,
+scored once when the splitter was done. Prints the figures of every set and writes
 benchmarks/results/splitter.json.
 """
 
@@ -36,7 +37,9 @@ LABELLED = DATA / "split_captions_labelled.jsonl"
 VAL_DEV = DATA / "cuhk_pedes_val_labelled_dev.jsonl"
 VAL_HELDOUT = DATA / "cuhk_pedes_val_labelled_heldout.jsonl"  # seen since: development now
 VAL_DEV2 = DATA / "cuhk_pedes_val_labelled_dev2.jsonl"
-VAL_HELDOUT2 = DATA / "cuhk_pedes_val_labelled_heldout2.jsonl"
+VAL_HELDOUT2 = DATA / "cuhk_pedes_val_labelled_heldout2.jsonl"  # seen since: development now
+VAL_DEV3 = DATA / "cuhk_pedes_val_labelled_dev3.jsonl"
+VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"
 RESULTS = Path(__file__).parent / "results"
 THRESHOLD = 0.8
 
@@ -123,6 +126,8 @@ def main() -> None:
         "val-heldout": VAL_HELDOUT,
         "val-dev2": VAL_DEV2,
         "val-heldout2": VAL_HELDOUT2,
+        "val-dev3": VAL_DEV3,
+        "val-heldout3": VAL_HELDOUT3,
     }
     results = {name: score(read_jsonl(path)) for name, path in sets.items()}
     print(
