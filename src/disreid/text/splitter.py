@@ -144,7 +144,7 @@ _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # 
 _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
     (label, strong, re.compile(pattern, re.IGNORECASE))
     for label, strong, pattern in [
-        # things that hold an identity word: "a walking stick", "shopping covers" (bags)
+        # things named with a word that is otherwise identity: "a walking stick", "shopping covers" (bags)
         (
             "clothing",
             True,
