@@ -123,6 +123,34 @@ _spec.loader.exec_module(benchmark)
             "Her long hair hangs over the back of her white dress.",
             ("Her long hair hangs over the back", "of her white dress"),
         ),
+        # a colour with "-ish" and a styled cut describe the hair; "looking on" is where the person looks
+        ("Her hair is reddish brown and loose.", ("Her hair is reddish brown and loose", "")),
+        (
+            "She wears red heels and has styled black hair.",
+            ("has styled black hair", "She wears red heels"),
+        ),
+        ("He is pushing a stroller while looking on.", ("while looking on", "He is pushing a stroller")),
+        # "slight" alone is no build; a bow in a ponytail and a scarf over the face are worn
+        ("She wears black shoes with a slight wedge.", ("", "She wears black shoes with a slight wedge")),
+        ("She wears a pink bow in her ponytail.", ("", "She wears a pink bow in her ponytail")),
+        (
+            "She wears a scarf which is covering her face.",
+            ("", "She wears a scarf which is covering her face"),
+        ),
+        ("Her hair is partially covering her face.", ("Her hair is partially covering her face", "")),
+        # a thing held by the arm at one's side is carried; "seen with" a bag is no viewpoint
+        (
+            "He is holding a box by his arm on his left side.",
+            ("", "He is holding a box by his arm on his left side"),
+        ),
+        ("He can also be seen with a black bag.", ("", "He can also be seen with a black bag")),
+        # gestures: holding on to one's own garment, reaching into a bag (still carried), facing a rack
+        (
+            "She is holding on to the collar of her coat.",
+            ("She is holding on to the collar of her coat", ""),
+        ),
+        ("She is digging into her black bag.", ("She is digging into", "her black bag")),
+        ("The woman faces a coat rack.", ("The woman faces a coat rack", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:
@@ -187,6 +215,7 @@ def test_accuracy_targets(path: Path) -> None:
 # "reddish brown and loose about her shoulders", "has styled black hair", "while looking on") and 4 of
 # 283 clothing spans ("he can also be seen with a black bag", shoes "with a slight wedge", a bow "in her
 # ponytail", an object held "by his arm on his left side"), and sent "can" and "seen" to neither part.
+# It was then seen too, and the splitter of the fourth round places all its spans.
 @pytest.mark.parametrize(
     ("path", "identity_floor"),
     [
@@ -195,7 +224,7 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_DEV2, 98),
         (benchmark.VAL_HELDOUT2, 98),
         (benchmark.VAL_DEV3, 98),
-        (benchmark.VAL_HELDOUT3, 97),
+        (benchmark.VAL_HELDOUT3, 98),
     ],
     ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3"],
 )
@@ -216,7 +245,7 @@ def test_real_validation_captions(path: Path, identity_floor: float) -> None:
         (benchmark.VAL_DEV2, 0),
         (benchmark.VAL_HELDOUT2, 0),
         (benchmark.VAL_DEV3, 0),
-        (benchmark.VAL_HELDOUT3, 2),  # "he can also be seen with a black bag": "can", "seen" go to other
+        (benchmark.VAL_HELDOUT3, 0),
     ],
     ids=["labelled", "dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3"],
 )

@@ -48,19 +48,21 @@ _COLOURS = _any(
     "beige", "tan", "khaki", "navy", "maroon", "burgundy", "violet", "teal", "turquoise", "cream", "ivory",
     "gold(?:en)?", "silver", "olive", "camel", "coral", "lavender", "lilac", "magenta", "cyan", "charcoal",
     "(?:multi-?)?colou?r(?:ed|ful|s)?",
+    "(?:redd|pink|gr[ae]y|brown|green|yellow|blue?|whit|black|purpl|orang)ish",  # "reddish brown hair"
 )  # fmt: skip
 _SHADES = _any(_COLOURS, "dark", "light", "bright", "deep", "pale", "mostly", "partly")
 # Nouns of hair, face and glasses, and the words that may describe them within one phrase: the colour in
 # "long, dark brown hair" or "thick rimmed black glasses" is not a garment colour.
+_HAIR_NOUNS = _any(r"hair\w*", r"pony[\s-]?tails?", "pigtails?", "braids?", "buns?", "bangs")
 _FACE_NOUNS = _any(
-    r"hair\w*", "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "eyeglass",
-    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers", r"pony[\s-]?tails?", "pigtails?",
-    "braids?", "buns?", "bangs",
+    _HAIR_NOUNS, "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "eyeglass",
+    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers",
 )  # fmt: skip
 _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
     "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?", "clear",
-    "tinted", "round", "wire", "metal",
+    "tinted", "round", "wire", "metal", "styled", "slicked", "spiked", "combed", "gelled", "permed",
+    "tousled",
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
@@ -75,7 +77,7 @@ _IDENTITY = _any(
     "beautiful", "attractive",
     "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slim", "slender", "thin", "skinny", "lean", "fat",
     "chubby", "plump", "stout", "stocky", "portly", "heavy(?:set)?", "overweight", "obese", "muscular",
-    "burly", "petite", "slight", "build", "frame", "tall", "height", "asian", "african", "caucasian",
+    "burly", "petite", "build", "frame", "tall", "height", "asian", "african", "caucasian",
     "european", "hispanic", "latin[ao]", "foreign(?:er)?", "descent",
     # hair, face, skin, glasses
     _FACE_NOUNS, "bald(?:ing)?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
@@ -129,7 +131,8 @@ _CLOTHING = _any(
 )  # fmt: skip
 
 _OTHER = _any(
-    r"from\s+(?:the\s+)?(?:back|behind|front|side|rear|above|distance)", r"views?", "viewed", "seen",
+    r"from\s+(?:the\s+)?(?:back|behind|front|side|rear|above|distance)", r"views?", "viewed",
+    r"seen(?!\s+(?:with|wearing|carrying|holding)\b)",  # "can be seen with a bag" is not a viewpoint
     "visible", r"photo\w*", "pictured", "blurr?(?:y|ed)", "background", "foreground", "streets?", "roads?",
     "sidewalks?", "pavement", "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
     r"(?:an)?other\s+(?:person|people|man|woman|pedestrian|girl|boy)", r"each\s+other", "people",
@@ -157,12 +160,20 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bwith\s+(?!(?:his|her|their)\b)(?:\w+\s+){1,3}?on\s+(?:it|them|the\s+(?:front|back|chest|sleeves?))\b"
             r"(?!\s+of\s+(?:his|her|their)\b)",
         ),
-        # an accessory worn in the hair: "a white bow near the top of her hair"
+        # an accessory worn in the hair: "a white bow near the top of her hair", "a bow in her ponytail"
         (
             "clothing",
             True,
             r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?)\s+(?:\w+\s+){0,4}?"
-            r"(?:his|her|their)\s+(?:\w+\s+)?hair\b",
+            rf"(?:his|her|their)\s+(?:\w+\s+)?{_HAIR_NOUNS}\b",
+        ),
+        # a garment that covers the face is worn: "a scarf which is covering her face"
+        (
+            "clothing",
+            True,
+            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)\s+"
+            r"(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
+            r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
         # a hand held is an action, a thing held is carried: "holding hands", "holds his hand"
@@ -171,6 +182,44 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             True,
             r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
             r"(?!\s*-?\s*(?:bag|held))",
+        ),
+        # holding on to one's own garment is a gesture: "holding on to the right side of her jacket"
+        (
+            "identity",
+            True,
+            r"\bhold\w*\s+on\s*to\s+(?:\w+\s+){0,5}?(?:his|her|their)\s+(?:\w+\s+)?"
+            r"(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?\b",
+        ),
+        # reaching into a bag is an action, the bag is still carried: "digging into | her black bag"
+        (
+            "identity",
+            True,
+            r"\b(?:dig(?:s|ging)?|reach(?:es|ing)|rummag(?:es|ing)|search(?:es|ing))\s+(?:in|into|through)\b",
+        ),
+        # what the person faces in the scene is part of how they stand: "faces a coat rack"
+        (
+            "identity",
+            True,
+            r"\bfac(?:es|ing)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?"
+            r"(?:racks?|shel(?:f|ves)|walls?|windows?|doors?|counters?|mirrors?)\b",
+        ),
+        # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
+        (
+            "identity",
+            True,
+            r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
+            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b"
+            r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
+            r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
+            r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
+        ),
+        # a thing held in the hand or by the arm at one's side is carried, not a posture: "her phone in her
+        # left hand by her side", "an object by his arm on his left side"
+        (
+            "clothing",
+            True,
+            rf"\b(?:in|by|under)\s+(?=(?:both|one|his|her|their|the)\b){_OWNER}(?:hands?|arms?)\s+"
+            rf"(?:by|at|on)\s+{_OWNER}sides?\b",
         ),
         # posture: hands in pockets, arms by the side, bent legs, head down
         (
@@ -208,21 +257,11 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\b(?:bow|bend|lower|tilt|turn|hang)\w*\s+(?:his|her|their)\s+head\b"
             r"|\bhead\s+(?:is\s+)?(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
         ),
-        # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
-        (
-            "identity",
-            True,
-            r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
-            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b"
-            r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
-            r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
-            r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
-        ),
         (
             "identity",
             True,
             r"\blook(?:s|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
-            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side)\b",
+            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side|on)\b",
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
         # "short" is a height only when said of the person; "shades" are sunglasses only when worn
@@ -356,6 +395,15 @@ def _label(tokens: list[_Token]) -> Label | None:
     return (strong or cues)[-1].label if cues else None
 
 
+def _ends_action(token: _Token) -> bool:
+    """Whether the token is the preposition that ends an action cue ("digging into"): what follows is
+    the action's object, which may be a garment or bag in its own right."""
+    cue = token.cue
+    return (
+        cue is not None and cue.label == "identity" and cue.end == token.end and token.word in _PREPOSITIONS
+    )
+
+
 def _opens_clause(tokens: list[_Token], i: int) -> bool:
     """Whether a new attribute phrase may start at tokens[i] (used only inside mixed chunks)."""
     token, previous = tokens[i], tokens[i - 1].word
@@ -363,7 +411,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if cue is not None and cue == tokens[i - 1].cue:
         return False  # never inside a cue phrase
     if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
-        return True  # a phrase such as "arm at down near his sides"
+        # a phrase such as "arm at down near his sides", unless a conjunction opened it: "while looking on"
+        return previous not in _CONJUNCTIONS
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
         return True  # after the noun-phrase subject: "A woman | waring a red shirt"
     if word == "of":  # where the body ends and a garment begins: "hair hangs over the back | of her dress"
@@ -388,8 +437,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         return True
     if word in _PRONOUNS:
         return previous != "or"  # "He or she carries"
-    if word in _POSSESSIVES:  # "... his jeans are blue"
-        return any(later.word in _BE for later in tokens[i + 1 : i + 5])
+    if word in _POSSESSIVES:  # "... his jeans are blue"; the object of an action: "digging into | her bag"
+        return any(later.word in _BE for later in tokens[i + 1 : i + 5]) or _ends_action(tokens[i - 1])
     if word in _ARTICLES:
         return tokens[i - 1].cue is not None and previous not in _NOT_NOUNS
     return word in _VERBS and previous not in _NOT_SUBJECTS
