@@ -151,6 +151,23 @@ _spec.loader.exec_module(benchmark)
         ),
         ("She is digging into her black bag.", ("She is digging into", "her black bag")),
         ("The woman faces a coat rack.", ("The woman faces a coat rack", "")),
+        # looking into a bag; a possessive after a preposition is its object ("a watch on his wrist")
+        ("She is looking in her bag.", ("She is looking in", "her bag")),
+        (
+            "He has a watch on his left wrist and is wearing glasses.",
+            ("is wearing glasses", "He has a watch on his left wrist"),
+        ),
+        # a run-on caption: the garment after the hair opens a new phrase
+        ("Woman with short hair blue shirt dark pants.", ("Woman with short hair", "blue shirt dark pants")),
+        # more gestures and gazes: touching a hand, grabbing one's pants, a pose, toward the ground or camera
+        ("She is touching her right hand.", ("She is touching her right hand", "")),
+        ("He is grabbing his pants with one hand.", ("He is grabbing his pants with one hand", "")),
+        ("He is striking a pose in red sneakers.", ("He is striking a pose", "in red sneakers")),
+        ("He is gazing toward the ground.", ("He is gazing toward the ground", "")),
+        (
+            "He is looking toward the camera in a green shirt.",
+            ("He is looking toward the camera", "in a green shirt"),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

@@ -89,9 +89,9 @@ _IDENTITY = _any(
     r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
     r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
     "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", r"talk\w*", "texting", "chatting", "eating",
-    "drinking", "reading", "posture", "fists?", r"climb\w*", r"point(?:s|ing)", r"gestur\w*", r"danc\w*",
-    "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*", r"hurr\w*", r"rush\w*",
-    "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
+    "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?", r"climb\w*", r"point(?:s|ing)",
+    r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*",
+    r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
 )  # fmt: skip
 
 _CLOTHING = _any(
@@ -171,8 +171,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "clothing",
             True,
-            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)\s+"
-            r"(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
+            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)"
+            r"\s+(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
             r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
@@ -183,26 +183,6 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
             r"(?!\s*-?\s*(?:bag|held))",
         ),
-        # holding on to one's own garment is a gesture: "holding on to the right side of her jacket"
-        (
-            "identity",
-            True,
-            r"\bhold\w*\s+on\s*to\s+(?:\w+\s+){0,5}?(?:his|her|their)\s+(?:\w+\s+)?"
-            r"(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?\b",
-        ),
-        # reaching into a bag is an action, the bag is still carried: "digging into | her black bag"
-        (
-            "identity",
-            True,
-            r"\b(?:dig(?:s|ging)?|reach(?:es|ing)|rummag(?:es|ing)|search(?:es|ing))\s+(?:in|into|through)\b",
-        ),
-        # what the person faces in the scene is part of how they stand: "faces a coat rack"
-        (
-            "identity",
-            True,
-            r"\bfac(?:es|ing)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?"
-            r"(?:racks?|shel(?:f|ves)|walls?|windows?|doors?|counters?|mirrors?)\b",
-        ),
         # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
         (
             "identity",
@@ -212,6 +192,29 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
             r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
+        ),
+        # holding on to one's own garment is a gesture: "holding on to the right side of her jacket",
+        # "grabbing his pants"
+        (
+            "identity",
+            True,
+            r"\b(?:hold\w*\s+on\s*to|grab(?:s|bing|bed)?)\s+(?:\w+\s+){0,5}?(?:his|her|their)\s+(?:\w+\s+)?"
+            r"(?:(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?"
+            r"|pants|jeans|shorts|trousers)\b",
+        ),
+        # reaching or looking into a bag is an action, the bag is still carried: "digging into | her bag"
+        (
+            "identity",
+            True,
+            r"\b(?:dig(?:s|ging)?|reach(?:es|ing)|rummag(?:es|ing)|search(?:es|ing)|look(?:s|ing)?)\s+"
+            r"(?:in|into|inside|through)\b",
+        ),
+        # what the person faces in the scene is part of how they stand: "faces a coat rack"
+        (
+            "identity",
+            True,
+            r"\bfac(?:es|ing)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?"
+            r"(?:racks?|shel(?:f|ves)|walls?|windows?|doors?|counters?|mirrors?)\b",
         ),
         # a thing held in the hand or by the arm at one's side is carried, not a posture: "her phone in her
         # left hand by her side", "an object by his arm on his left side"
@@ -249,7 +252,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             True,
             r"(?<!\bthat\s)(?<!\bwhich\s)\b(?:is|are|was|were|he|she|they|also|while|and)\s+(?:\w+ly\s+)?"
             r"(?:cover|touch|rub|scratch|wip|shield|cup|clasp)\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
-            r"(?:mouth|face|nose|eyes?|ears?|chin|cheeks?|neck|forehead|hands)\b",
+            r"(?:mouth|face|nose|eyes?|ears?|chin|cheeks?|neck|forehead|hands?)\b",
         ),
         (
             "identity",
@@ -260,8 +263,9 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            r"\blook(?:s|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
-            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side|on)\b",
+            r"\b(?:look|gaz)(?:s|es|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
+            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side|on|camera|viewer|ground"
+            r"|floor)\b",
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
         # "short" is a height only when said of the person; "shades" are sunglasses only when worn
@@ -300,6 +304,7 @@ _SENTENCE_END = frozenset(".!?")
 _CHUNK_END = frozenset(";,:")
 _SHADE = re.compile(_SHADES, re.IGNORECASE)
 _PERSON = re.compile(_PERSONS, re.IGNORECASE)
+_FACE_NOUN = re.compile(_FACE_NOUNS, re.IGNORECASE)
 
 # Where a chunk whose cues disagree may be cut: before these words...
 _CONJUNCTIONS = _words("and but while whilst who plus no there")
@@ -413,6 +418,13 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
         # a phrase such as "arm at down near his sides", unless a conjunction opened it: "while looking on"
         return previous not in _CONJUNCTIONS
+    if (
+        _FACE_NOUN.fullmatch(previous)
+        and cue is not None
+        and cue.label == "clothing"
+        and cue.start == token.start
+    ):
+        return True  # a run-on caption: "short hair | blue shirt"
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
         return True  # after the noun-phrase subject: "A woman | waring a red shirt"
     if word == "of":  # where the body ends and a garment begins: "hair hangs over the back | of her dress"
@@ -437,10 +449,12 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         return True
     if word in _PRONOUNS:
         return previous != "or"  # "He or she carries"
-    if word in _POSSESSIVES:  # "... his jeans are blue"; the object of an action: "digging into | her bag"
-        return any(later.word in _BE for later in tokens[i + 1 : i + 5]) or _ends_action(tokens[i - 1])
+    if word in _POSSESSIVES:
+        if previous in _PREPOSITIONS:  # its object, unless the action's own: "digging into | her bag"
+            return _ends_action(tokens[i - 1])
+        return any(later.word in _BE for later in tokens[i + 1 : i + 5])  # "... his jeans are blue"
     if word in _ARTICLES:
-        return tokens[i - 1].cue is not None and previous not in _NOT_NOUNS
+        return (tokens[i - 1].cue is not None and previous not in _NOT_NOUNS) or _ends_action(tokens[i - 1])
     return word in _VERBS and previous not in _NOT_SUBJECTS
 
 
