@@ -16,9 +16,9 @@ where the splitter, by the same labels' subject rule, sends "The woman" to ident
 Sets: the shared real captions (in-sample: the lexicon was written while reading them), the hand-written
 captions of the tests, and real CUHK-PEDES validation captions labelled by hand (tests/data/README.md):
 80 for development, 40 first held out and since seen (so development now), 100 more for development, 100
-held out the second time and since seen (development now), 100 more for development and 100 held out,
-scored once when the splitter was done. Prints the figures of every set and writes
-benchmarks/results/splitter.json.
+held out the second time and since seen (development now), 100 more for development, 100 held out the
+third time and since seen (development now), and 200 held out the fourth time, scored once when the
+splitter was done. Prints the figures of every set and writes benchmarks/results/splitter.json.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ VAL_HELDOUT = DATA / "cuhk_pedes_val_labelled_heldout.jsonl"  # seen since: deve
 VAL_DEV2 = DATA / "cuhk_pedes_val_labelled_dev2.jsonl"
 VAL_HELDOUT2 = DATA / "cuhk_pedes_val_labelled_heldout2.jsonl"  # seen since: development now
 VAL_DEV3 = DATA / "cuhk_pedes_val_labelled_dev3.jsonl"
-VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"
+VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"  # seen since: development now
+VAL_HELDOUT4 = DATA / "cuhk_pedes_val_labelled_heldout4.jsonl"
 RESULTS = Path(__file__).parent / "results"
 THRESHOLD = 0.8
 
@@ -128,6 +129,7 @@ def main() -> None:
         "val-heldout2": VAL_HELDOUT2,
         "val-dev3": VAL_DEV3,
         "val-heldout3": VAL_HELDOUT3,
+        "val-heldout4": VAL_HELDOUT4,
     }
     results = {name: score(read_jsonl(path)) for name, path in sets.items()}
     print(
