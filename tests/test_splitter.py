@@ -232,25 +232,31 @@ def test_accuracy_targets(path: Path) -> None:
 # "reddish brown and loose about her shoulders", "has styled black hair", "while looking on") and 4 of
 # 283 clothing spans ("he can also be seen with a black bag", shoes "with a slight wedge", a bow "in her
 # ponytail", an object held "by his arm on his left side"), and sent "can" and "seen" to neither part.
-# It was then seen too, and the splitter of the fourth round places all its spans.
+# It was then seen too, and the splitter of the fourth round places all its spans. The fourth (200)
+# scored 96.8 % identity, 99.7 % clothing: it missed 8 of 247 identity spans ("wearing dark lipstick",
+# "listening to head phones", "holds a phone up to her ear", a typo "He hair is dark", "a cigarette in his
+# mouth", "playing with a yellow object", "He is white with dark hair", "HE IS WALING IN A ROOM") and 2 of
+# 606 clothing spans (lines "crossing the chest" of a top, "a hair scrunchie"); the last caption's
+# identity part is empty and its "WALING" lands in neither part.
 @pytest.mark.parametrize(
-    ("path", "identity_floor"),
+    ("path", "identity_floor", "most_empty"),
     [
-        (benchmark.VAL_DEV, 98),
-        (benchmark.VAL_HELDOUT, 98),
-        (benchmark.VAL_DEV2, 98),
-        (benchmark.VAL_HELDOUT2, 98),
-        (benchmark.VAL_DEV3, 98),
-        (benchmark.VAL_HELDOUT3, 98),
+        (benchmark.VAL_DEV, 98, 0),
+        (benchmark.VAL_HELDOUT, 98, 0),
+        (benchmark.VAL_DEV2, 98, 0),
+        (benchmark.VAL_HELDOUT2, 98, 0),
+        (benchmark.VAL_DEV3, 98, 0),
+        (benchmark.VAL_HELDOUT3, 98, 0),
+        (benchmark.VAL_HELDOUT4, 96, 1),
     ],
-    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3"],
+    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
 )
-def test_real_validation_captions(path: Path, identity_floor: float) -> None:
+def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
     """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
     result = benchmark.score(benchmark.read_jsonl(path))
     assert result["identity_accuracy"] >= identity_floor
     assert result["clothing_accuracy"] >= 98
-    assert result["empty_identity"] == 0
+    assert result["empty_identity"] <= most_empty
 
 
 @pytest.mark.parametrize(
@@ -263,8 +269,9 @@ def test_real_validation_captions(path: Path, identity_floor: float) -> None:
         (benchmark.VAL_HELDOUT2, 0),
         (benchmark.VAL_DEV3, 0),
         (benchmark.VAL_HELDOUT3, 0),
+        (benchmark.VAL_HELDOUT4, 1),  # "HE IS WALING IN A ROOM": the typo goes with the room, to other
     ],
-    ids=["labelled", "dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3"],
+    ids=["labelled", "dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:
     """Every content word the gold labels give the person lands in the identity or the clothing part."""
