@@ -168,10 +168,44 @@ _spec.loader.exec_module(benchmark)
             "He is looking toward the camera in a green shirt.",
             ("He is looking toward the camera", "in a green shirt"),
         ),
+        # a verb the lexicon does not know is what the person does, with an object that names nothing worn
+        # or carried; one whose object is carried, or whose subject is a garment, stays clothing
+        (
+            "He wears a grey coat and is feeding a white pigeon.",
+            ("is feeding a white pigeon", "He wears a grey coat"),
+        ),
+        (
+            "A girl in a blue dress is playing with a red kite.",
+            ("A girl, is playing with a red kite", "in a blue dress"),
+        ),
+        ("She clasps her hands and wears a red scarf.", ("She clasps her hands", "wears a red scarf")),
+        ("He is wheeling a black suitcase.", ("", "He is wheeling a black suitcase")),
+        (
+            "Her white shirt is hanging loose over black jeans.",
+            ("", "Her white shirt is hanging loose over black jeans"),
+        ),
+        ("He is walking down the street in a red coat.", ("He is walking", "in a red coat")),
+        # a lexicon verb or person noun with a letter dropped or doubled is still that word
+        ("HE IS WALING IN A ROOM.", ("HE IS WALING", "")),
+        ("A woman is carring a black bag.", ("A woman", "is carring a black bag")),
+        ("He is walkking in a red coat.", ("He is walkking", "in a red coat")),
+        ("Her black hair hangs over her ears.", ("Her black hair hangs over her ears", "")),  # no "wears"
+        # a cue-less verb belongs to what follows it, whatever that turns out to be
+        (
+            "The woman has her legs crossed and wears black pants.",
+            ("The woman has her legs crossed", "wears black pants"),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:
     assert split_caption(caption) == expected
+
+
+def test_a_comma_after_colored_runs_on_to_the_garment() -> None:
+    clauses = split_clauses("She wears a dark colored, long sleeved shirt.")
+    assert [(c.text, c.label) for c in clauses] == [
+        ("She wears a dark colored, long sleeved shirt", "clothing")
+    ]
 
 
 def test_viewpoint_goes_to_neither_part() -> None:

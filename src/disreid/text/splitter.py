@@ -8,13 +8,17 @@ The conventions are those of the labelled real captions: a noun-phrase subject (
 identity, a subject pronoun stays with its verb, glasses are identity, held objects are clothing,
 viewpoint and surroundings are neither. A sentence with no cue at all is most often what the person does
 ("He is climbing the stairs"), so it is identity: no description of the person is dropped from both parts.
+Words the lexicon does not know fall to defaults rather than to their neighbours' label: an unknown verb of
+the person's ("is playing", "she clasps") is an action, so identity, and keeps an object that names nothing
+worn or carried ("with a yellow object"); a lexicon verb or person noun missing or doubling a letter
+("WALING", "wearring") is read as that word.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import accumulate, pairwise
+from itertools import accumulate, pairwise, takewhile
 from typing import Literal, NamedTuple
 
 Label = Literal["identity", "clothing", "other"]
@@ -66,11 +70,13 @@ _FACE_MODIFIERS = _any(
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
-_PERSONS = _any(
-    r"m[ae]ns?", "wom[ae]n", "males?", "females?", "boys?", "girls?", "lady", "ladies", "guys?",
-    "gentlem[ae]n", "persons?", "pedestrians?", "individuals?", "subjects?", "child(?:ren)?", "kids?",
-    "toddlers?", "teen(?:ager)?s?", "adolescents?", "adults?", "students?", "youth", "lads?",
-)  # fmt: skip
+_PERSON_WORDS = _words(
+    "man men mans mens woman women male males female females boy boys girl girls lady ladies guy guys "
+    "gentleman gentlemen person persons pedestrian pedestrians individual individuals subject subjects child "
+    "children kid kids toddler toddlers teen teens teenager teenagers adolescent adolescents adult adults "
+    "student students youth lad lads"
+)
+_PERSONS = _any(*sorted(_PERSON_WORDS, key=len, reverse=True))
 _IDENTITY = _any(
     # people, age, build, height, origin, looks
     _PERSONS, "teenage", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age", "handsome", "pretty",
@@ -110,7 +116,7 @@ _CLOTHING = _any(
     "pumps", r"flip[-\s]?flops?", "footwear", "soles?", "laces?", "clogs",
     # bags and carried things
     "bags?", r"(?:back|book|school|hand)\s?(?:bag|pack)s?", "knapsacks?", "rucksacks?", "purses?",
-    "satchels?", "totes?", "briefcases?", "suitcases?", "luggage", "wallets?", "pouch(?:es)?",
+    "satchels?", "pocketbooks?", "totes?", "briefcases?", "suitcases?", "luggage", "wallets?", "pouch(?:es)?",
     "clutch(?:es)?", "umbrellas?", "parasols?", "strollers?", "prams?", "carts?", "trolleys?", "trays?",
     "bottles?", "cups?", "mugs?", "(?:note)?books?", "folders?", "box(?:es)?", "laptops?", "canes?",
     "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?", "drinks?", "packages?",
@@ -269,7 +275,11 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
         # "short" is a height only when said of the person; "shades" are sunglasses only when worn
-        ("identity", True, r"\b(?:he|she|they)\s+(?:is|are|was|were|looks?)\s+(?:\w+\s+)?short\b"),
+        (
+            "identity",
+            True,
+            r"\b(?:he|she|they)\s+(?:is|are|was|were|looks?)\s+(?:(?:very|quite|rather|fairly|somewhat)\s+)?short\b",
+        ),
         ("identity", True, r"\b(?:wear\w*|pair\s+of|ha(?:s|ve)\s+on)\s+(?:\w+\s+)?shades\b"),
         # how far the hair reaches is not a garment: "hair cut to collar level", "hair past her shoulders"
         (
@@ -336,6 +346,15 @@ _NOT_SUBJECTS = (
 # In run-on captions a new noun phrase starts at an article that follows a noun: "ponytail a pair of".
 _ARTICLES = _words("a an the")
 _NOT_NOUNS = _NOT_SUBJECTS | _VERBS | _PREPOSITIONS | _words("of as such quite what")
+# Where the object of a verb ends: "with a yellow object in his hand", "in a blue and white coat" are one.
+_PHRASE_ENDS = (_CONJUNCTIONS - {"and"}) | _PRONOUNS | _VERBS
+# Unknown words in a verb's place are actions ("is playing", "while taking", "she clasps"), unless the
+# subject is a thing ("a shirt is hanging") or the word is a function word or a linking verb.
+_ADVERBS = _words("also still now just currently")
+_WHILE = _words("while whilst")
+_HE_SHE = _words("he she")
+_THINGS = _words("that which it")
+_NOT_ACTIONS = _NOT_SUBJECTS | _words("appears seems looks")  # "she looks young"
 # Leading words dropped from a clause, as the labelled captions do.
 _CONNECTORS = _words("and but or plus then")
 # A cue-less piece ending in one of these belongs to what follows ("She has long, black hair").
@@ -344,7 +363,7 @@ _DANGLING = (
     | _VERBS
     | _words(
         "a an the his her their of pair long short dark light pale bright deep medium very thick loose "
-        "tight baggy big small large little"
+        "tight baggy big small large little colored coloured"
     )
 )
 
@@ -376,6 +395,85 @@ def _find_cues(text: str) -> tuple[list[_Cue | None], set[int]]:
     return owner, ends
 
 
+def _typos(words: frozenset[str]) -> dict[str, tuple[str, _Cue]]:
+    """Each lexicon word with one letter dropped or doubled ("waling", "carring", "wearring"), mapped to the
+    word and its cue. A changed letter is not undone: it more often makes another real word ("near" for
+    "wear", "head" for "held"). Typos shorter than 5 letters are left out ("ears" is no "wears"), and so are
+    those two words share ("alking") and words that are no cue on their own."""
+    found: dict[str, set[str]] = {}
+    for word in words:
+        for i in range(len(word)):
+            for typo in (word[:i] + word[i + 1 :], word[: i + 1] + word[i:]):
+                if len(typo) >= 5:
+                    found.setdefault(typo, set()).add(word)
+    typos = {}
+    for typo, sources in found.items():
+        word = min(sources)
+        cue = _find_cues(word)[0][0]
+        if len(sources) == 1 and typo not in words and cue is not None and cue.end == len(word):
+            typos[typo] = (word, cue)
+    return typos
+
+
+_TYPOS = _typos(_VERBS | _PERSON_WORDS)
+
+
+def _verb_marker(tokens: list[_Token], i: int) -> int | None:
+    """Where tokens[i] stands as a verb, the index of the word that shows it: a form of "be" or "while"
+    before "-ing" ("is also playing", "while taking"), "he" or "she" before "-s" ("she clasps")."""
+    j = i - 1
+    if j > 0 and (tokens[j].word in _ADVERBS or tokens[j].word.endswith("ly")):
+        j -= 1
+    word, before = tokens[i].word, tokens[j].word if j >= 0 else ""
+    if (word.endswith("ing") and before in _BE | _WHILE) or (word.endswith("s") and before in _HE_SHE):
+        return j
+    return None
+
+
+def _is_verb(tokens: list[_Token], i: int) -> bool:
+    """Whether tokens[i] is a lexicon verb or an unknown word in a verb's place."""
+    return tokens[i].word in _VERBS or _verb_marker(tokens, i) is not None
+
+
+def _is_persons_action(tokens: list[_Token], i: int) -> bool:
+    """Whether the unknown word tokens[i] is a verb whose subject is the person: "He is playing", "A girl in a
+    blue dress is playing", "while looking"; not "a dress that is blowing" or "Her shirt is hanging"."""
+    j = _verb_marker(tokens, i)
+    if tokens[i].word in _NOT_ACTIONS or j is None:
+        return False
+    if tokens[j].word not in _BE or j == 0:
+        return True
+    subject = tokens[j - 1]
+    if subject.word in _THINGS:
+        return False
+    return subject.cue is None or subject.cue.label != "clothing" or _names_person_before(tokens, j - 1)
+
+
+def _names_person_before(tokens: list[_Token], i: int) -> bool:
+    """Whether the sentence names the person before tokens[i]: a garment before "is" is then in a phrase
+    of theirs ("A girl in a blue dress is playing"), else it is the subject ("Her shirt is hanging")."""
+    for token in reversed(tokens[:i]):
+        if token.word in _SENTENCE_END:
+            return False
+        if token.word in _PRONOUNS or _PERSON.fullmatch(token.word):
+            return True
+    return False
+
+
+def _with_defaults(tokens: list[_Token]) -> list[_Token]:
+    """Words the lexicon does not know: a typo of a lexicon word takes that word's cue ("WALING"), and a verb
+    of the person's own is what they do ("is playing with", "is listening to"), so identity."""
+    known = []
+    for i, token in enumerate(tokens):
+        if token.cue is None and token.word in _TYPOS:
+            word, cue = _TYPOS[token.word]
+            token = token._replace(word=word, cue=cue._replace(start=token.start, end=token.end))
+        elif token.cue is None and _is_persons_action(tokens, i):
+            token = token._replace(cue=_Cue(token.start, token.end, "identity", True))
+        known.append(token)
+    return known
+
+
 def _tokens(text: str) -> list[_Token]:
     """Words and punctuation, each word with the cue it belongs to; glued words are cut apart."""
     owner, ends = _find_cues(text)
@@ -387,7 +485,15 @@ def _tokens(text: str) -> list[_Token]:
             cues = [cue for cue in owner[a:b] if cue is not None]
             strong = [cue for cue in cues if cue.strong]
             tokens.append(_Token(a, b, text[a:b].lower(), (strong or cues or [None])[-1]))
-    return tokens
+    return _with_defaults(tokens)
+
+
+def _dangles(token: _Token) -> bool:
+    """Whether a piece ending in this word wants what follows ("a tight", "in dark"); one that closes a
+    strong cue phrase of several words is whole ("her hair is short and dark")."""
+    cue = token.cue
+    closes = cue is not None and cue.strong and cue.start < token.start and cue.end == token.end
+    return token.word in _DANGLING and not closes
 
 
 def _label(tokens: list[_Token]) -> Label | None:
@@ -395,7 +501,7 @@ def _label(tokens: list[_Token]) -> Label | None:
     A piece that dangles ("a pair of", "in dark") has no head noun: only a strong cue may label it."""
     cues = [token.cue for token in tokens if token.cue is not None]
     strong = [cue for cue in cues if cue.strong]
-    if tokens[-1].word in _DANGLING:
+    if _dangles(tokens[-1]):
         cues = strong
     return (strong or cues)[-1].label if cues else None
 
@@ -406,6 +512,25 @@ def _ends_action(token: _Token) -> bool:
     cue = token.cue
     return (
         cue is not None and cue.label == "identity" and cue.end == token.end and token.word in _PREPOSITIONS
+    )
+
+
+def _keeps_object(tokens: list[_Token], i: int) -> bool:
+    """Whether the phrase that the preposition tokens[i] opens is the object of the action just before it
+    and names nothing worn, carried or around the person: "is playing with a yellow object" stays whole,
+    "is walking | with a red bag" and "is walking | down the street" do not."""
+    cue = tokens[i - 1].cue
+    if cue is None or cue.label != "identity" or not _is_verb(tokens, i - 1):
+        return False
+    phrase = takewhile(lambda token: token.word not in _PHRASE_ENDS, tokens[i + 1 :])
+    return not any(_names_thing(token) for token in phrase)
+
+
+def _names_thing(token: _Token) -> bool:
+    """Whether a word names something worn or carried, or the surroundings; a colour alone does not."""
+    cue = token.cue
+    return cue is not None and (
+        cue.label == "other" or (cue.label == "clothing" and (cue.strong or not _SHADE.fullmatch(token.word)))
     )
 
 
@@ -443,8 +568,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if word == "and":  # "blue and white shirt" is one garment
         following = tokens[i + 1].word if i + 1 < len(tokens) else ""
         return not (_SHADE.fullmatch(previous) and _SHADE.fullmatch(following))
-    if word in _PREPOSITIONS:  # not a particle: "has a backpack on and ..."
-        return i + 1 < len(tokens) and tokens[i + 1].word not in _CONNECTORS
+    if word in _PREPOSITIONS:  # not a particle ("has a backpack on and ..."), nor an action's plain object
+        return i + 1 < len(tokens) and tokens[i + 1].word not in _CONNECTORS and not _keeps_object(tokens, i)
     if word in _CONJUNCTIONS:
         return True
     if word in _PRONOUNS:
@@ -453,8 +578,9 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         if previous in _PREPOSITIONS:  # its object, unless the action's own: "digging into | her bag"
             return _ends_action(tokens[i - 1])
         return any(later.word in _BE for later in tokens[i + 1 : i + 5])  # "... his jeans are blue"
-    if word in _ARTICLES:
-        return (tokens[i - 1].cue is not None and previous not in _NOT_NOUNS) or _ends_action(tokens[i - 1])
+    if word in _ARTICLES:  # after a noun, not after a verb: "is wheeling a black bag"
+        after_noun = previous not in _NOT_NOUNS and not _is_verb(tokens, i - 1)
+        return (tokens[i - 1].cue is not None and after_noun) or _ends_action(tokens[i - 1])
     return word in _VERBS and previous not in _NOT_SUBJECTS
 
 
@@ -467,14 +593,18 @@ def _pieces(chunk: list[_Token]) -> list[list[_Token]]:
 
 
 def _fill(labels: list[Label | None], dangling: list[bool]) -> list[Label]:
-    """Give each cue-less piece the label of its nearest labelled neighbour: the next one when the piece
-    dangles, else the previous one; a sentence without any cue says what the person does: identity."""
+    """Give each cue-less piece a label: one that dangles belongs to the piece after it and takes the label
+    that piece ends up with ("has | her legs crossed"); any other takes its nearest labelled neighbour's,
+    the previous one first. A sentence without any cue says what the person does: identity."""
     before = list(accumulate(labels, lambda last, label: label or last))
     after = list(accumulate(reversed(labels), lambda last, label: label or last))[::-1]
-    return [
-        label or ((a or b) if d else (b or a)) or "identity"
+    filled = [
+        label or (None if d else b or a)
         for label, b, a, d in zip(labels, before, after, dangling, strict=True)
     ]
+    for i in reversed(range(len(filled))):
+        filled[i] = filled[i] or (filled[i + 1] if i + 1 < len(filled) else before[i])
+    return [label or "identity" for label in filled]
 
 
 def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
@@ -488,7 +618,7 @@ def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
     head noun it describes ("a tight, blue jean vest")."""
     chunks: list[list[_Token]] = []
     for run in _split(sentence, _CHUNK_END):
-        if chunks and chunks[-1] and chunks[-1][-1].word in _DANGLING:
+        if chunks and chunks[-1] and _dangles(chunks[-1][-1]):
             chunks[-1] += run
         else:
             chunks.append(run)
@@ -504,9 +634,7 @@ def _sentence_clauses(text: str, sentence: list[_Token]) -> list[Clause]:
                 piece = piece[1:]
             if piece:
                 pieces.append((index, piece))
-    labels = _fill(
-        [_label(words) for _, words in pieces], [words[-1].word in _DANGLING for _, words in pieces]
-    )
+    labels = _fill([_label(words) for _, words in pieces], [_dangles(words[-1]) for _, words in pieces])
     clauses: list[Clause] = []
     previous_chunk = None
     for (index, words), label in zip(pieces, labels, strict=True):
