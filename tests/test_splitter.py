@@ -190,6 +190,31 @@ _spec.loader.exec_module(benchmark)
         ("A woman is carring a black bag.", ("A woman", "is carring a black bag")),
         ("He is walkking in a red coat.", ("He is walkking", "in a red coat")),
         ("Her black hair hangs over her ears.", ("Her black hair hangs over her ears", "")),  # no "wears"
+        # a colour said of the person alone is the skin's; hair "is dark and long"; make-up is of the face
+        (
+            "The woman is pale with red hair. She wears a green coat.",
+            ("The woman is pale with red hair", "She wears a green coat"),
+        ),
+        ("He is all in black.", ("", "He is all in black")),
+        (
+            "Her hair is long and straight and her skirt is pink.",
+            ("Her hair is long and straight", "her skirt is pink"),
+        ),
+        ("She wears red lipstick and a black dress.", ("She wears red lipstick", "a black dress")),
+        # headphones in use, a cigar in the mouth, a phone held to the ear: what the person does
+        ("She is listening to her earphones.", ("She is listening to her earphones", "")),
+        (
+            "A man in a grey suit with a cigar in his mouth.",
+            ("A man, with a cigar in his mouth", "in a grey suit"),
+        ),
+        ("She holds a phone to her ear.", ("She holds a phone to her ear", "")),
+        # stripes crossing the chest are worn, an arm crossing it is a posture; a scrunchie is worn
+        (
+            "A grey top with white stripes crossing the chest.",
+            ("", "A grey top with white stripes crossing the chest"),
+        ),
+        ("His left arm is crossing his chest.", ("His left arm is crossing his chest", "")),
+        ("She has a pink scrunchie in her hair.", ("", "She has a pink scrunchie in her hair")),
         # a cue-less verb belongs to what follows it, whatever that turns out to be
         (
             "The woman has her legs crossed and wears black pants.",

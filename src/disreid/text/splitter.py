@@ -60,7 +60,8 @@ _SHADES = _any(_COLOURS, "dark", "light", "bright", "deep", "pale", "mostly", "p
 _HAIR_NOUNS = _any(r"hair\w*", r"pony[\s-]?tails?", "pigtails?", "braids?", "buns?", "bangs")
 _FACE_NOUNS = _any(
     _HAIR_NOUNS, "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "eyeglass",
-    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers",
+    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers", "lipstick", r"lip\s?gloss", "make-?up",
+    "mascara", r"eye\s?(?:liner|shadow)",
 )  # fmt: skip
 _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
@@ -94,8 +95,8 @@ _IDENTITY = _any(
     r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "sits?", "sitting", "seated",
     r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
     r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
-    "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", r"talk\w*", "texting", "chatting", "eating",
-    "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?", r"climb\w*", r"point(?:s|ing)",
+    "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", "cigar(?:ette)?s?", r"talk\w*", "texting", "chatting",
+    "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?", r"climb\w*", r"point(?:s|ing)",
     r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*",
     r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
 )  # fmt: skip
@@ -122,9 +123,9 @@ _CLOTHING = _any(
     "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?", "drinks?", "packages?",
     # headwear and accessories
     "hats?", "caps?", "beanies?", "helmets?", "berets?", "visors?", r"(?:head\s?)?scar(?:f|ves)",
-    "bandanas?", "hijabs?", "turbans?", "headbands?", "masks?", "gloves?", "mittens?", "bracelets?",
-    "(?:wrist)?watch(?:es)?", "necklaces?", "chains?", "earrings?", "pendants?", "jewel(?:le)?ry", "belts?",
-    "badges?", "tags?", "stethoscopes?", "hoods?",
+    "bandanas?", "hijabs?", "turbans?", "headbands?", "scrunchies?", "masks?", "gloves?", "mittens?",
+    "bracelets?", "(?:wrist)?watch(?:es)?", "necklaces?", "chains?", "earrings?", "pendants?",
+    "jewel(?:le)?ry", "belts?", "badges?", "tags?", "stethoscopes?", "hoods?",
     "(?:ear|head)(?:phone|bud|set)s?", r"(?:bow\s?)?ties?", "suspenders", "lanyards?",
     # garment details
     "sleeves?", "sleeved", "sleeveless", "straps?", "collars?", "collared", "lapels?", "cuffs?", "hems?",
@@ -157,7 +158,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "clothing",
             True,
-            r"\b(?:hair\s?(?:band|clip|tie|pin|bow)s?|walking\s+sticks?|(?:shopping|plastic|paper)\s+covers?)\b",
+            r"\b(?:hair\s?(?:band|clip|tie|pin|bow|scrunchie)s?|walking\s+sticks?|(?:shopping|plastic|paper)\s+covers?)\b",
         ),
         # a print on a garment: "a shirt with people on it", "with a face on the front"
         (
@@ -170,7 +171,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "clothing",
             True,
-            r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?)\s+(?:\w+\s+){0,4}?"
+            r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?|scrunchies?)\s+(?:\w+\s+){0,4}?"
             rf"(?:his|her|their)\s+(?:\w+\s+)?{_HAIR_NOUNS}\b",
         ),
         # a garment that covers the face is worn: "a scarf which is covering her face"
@@ -189,12 +190,12 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
             r"(?!\s*-?\s*(?:bag|held))",
         ),
-        # a phone in use is an action (identity); a phone merely held is a carried object (clothing)
+        # a phone or headphones in use is an action (identity); a phone merely held is carried (clothing)
         (
             "identity",
             True,
-            r"\b(?:look|star|gaz|glanc|talk|play|text|us)\w*\s+(?:down\s+)?(?:at|on|into|with)?\s*"
-            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?)?phones?\b"
+            r"\b(?:look|star|gaz|glanc|talk|play|text|us|listen)\w*\s+(?:down\s+)?(?:at|on|into|with|to)?\s*"
+            r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?|head\s?|ear\s?)?phones?\b"
             r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
             r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
@@ -241,14 +242,15 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             rf"\b{_OWNER}(?:arms?|elbows?)\s+(?:\w+\s+){{0,4}}?"
-            r"(?:sides?|crossed|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
+            r"(?:sides?|cross(?:ed|ing)|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
         ),
         ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|heel|toes?)\b"),
-        # a strap or stripe across the body is worn: "the strap crossing over his back"
+        # a strap or stripe across the body is worn: "the strap crossing over his back", "lines crossing the
+        # chest"; an arm crossing it is a posture (above)
         (
             "clothing",
             True,
-            r"(?<!\barms\s)(?<!\blegs\s)\bcross(?:es|ing|ed)?\s+(?:over|across)\s+"
+            r"(?<!\barms\s)(?<!\blegs\s)\bcross(?:es|ing|ed)?\s+(?:(?:over|across)\s+)?"
             r"(?:(?:the|his|her|their|upper|lower|left|right)\s+){0,3}(?:back|chest|body|torso|shoulders?|sleeves?)\b",
         ),
         # the person touching their own face is an action, but a mask "that covers her mouth" is worn, so
@@ -280,6 +282,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             True,
             r"\b(?:he|she|they)\s+(?:is|are|was|were|looks?)\s+(?:(?:very|quite|rather|fairly|somewhat)\s+)?short\b",
         ),
+        # a colour said of the person, and of nothing after it, is the skin's: "He is white with dark hair"
+        (
+            "identity",
+            True,
+            rf"\b(?:he|she|they|{_PERSONS})\s+(?:is|are|was|were)\s+(?:white|black|brown|tan(?:ned)?|pale|dark|fair"
+            r"|light)(?:[\s-]skinned)?(?=\s*(?:[.,;!?]|$|(?:with|and)\b))",
+        ),
         ("identity", True, r"\b(?:wear\w*|pair\s+of|ha(?:s|ve)\s+on)\s+(?:\w+\s+)?shades\b"),
         # how far the hair reaches is not a garment: "hair cut to collar level", "hair past her shoulders"
         (
@@ -290,12 +299,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:the|his|her|their|mid|bottom|middle|top|of)[\s-]+){0,4}"
             r"(?:collar|shoulders?|neck|back|waist|chin|ears?|chest)(?:[\s-]+(?:level|length))?\b",
         ),
-        # "long straight black hair", "thick rimmed black glasses", "hair is short and black"
+        # "long straight black hair", "thick rimmed black glasses", "hair is dark and long"
         ("identity", True, rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{1,6}}{_FACE_NOUNS}\b"),
         (
             "identity",
             True,
-            rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}{_COLOURS}\b",
+            rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}"
+            rf"(?!(?:and|or)\b){_FACE_MODIFIERS}\b",
         ),
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
@@ -541,8 +551,9 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if cue is not None and cue == tokens[i - 1].cue:
         return False  # never inside a cue phrase
     if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
-        # a phrase such as "arm at down near his sides", unless a conjunction opened it: "while looking on"
-        return previous not in _CONJUNCTIONS
+        # a phrase such as "arm at down near his sides", unless a conjunction opened it ("while looking on")
+        # or it is the noun of a determiner ("holds a | phone up to her ear" is no cut)
+        return previous not in _CONJUNCTIONS | _ARTICLES | _POSSESSIVES
     if (
         _FACE_NOUN.fullmatch(previous)
         and cue is not None
