@@ -17,8 +17,9 @@ Sets: the shared real captions (in-sample: the lexicon was written while reading
 captions of the tests, and real CUHK-PEDES validation captions labelled by hand (tests/data/README.md):
 80 for development, 40 first held out and since seen (so development now), 100 more for development, 100
 held out the second time and since seen (development now), 100 more for development, 100 held out the
-third time and since seen (development now), and 200 held out the fourth time, scored once when the
-splitter was done. Prints the figures of every set and writes benchmarks/results/splitter.json.
+third time and since seen (development now), 200 held out the fourth time and since seen (development
+now), and 200 held out the fifth time, scored once when the splitter was done. Prints the figures of every
+set and writes benchmarks/results/splitter.json.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ VAL_DEV2 = DATA / "cuhk_pedes_val_labelled_dev2.jsonl"
 VAL_HELDOUT2 = DATA / "cuhk_pedes_val_labelled_heldout2.jsonl"  # seen since: development now
 VAL_DEV3 = DATA / "cuhk_pedes_val_labelled_dev3.jsonl"
 VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"  # seen since: development now
-VAL_HELDOUT4 = DATA / "cuhk_pedes_val_labelled_heldout4.jsonl"
+VAL_HELDOUT4 = DATA / "cuhk_pedes_val_labelled_heldout4.jsonl"  # seen since: development now
+VAL_HELDOUT5 = DATA / "cuhk_pedes_val_labelled_heldout5.jsonl"
 RESULTS = Path(__file__).parent / "results"
 THRESHOLD = 0.8
 
@@ -130,6 +132,7 @@ def main() -> None:
         "val-dev3": VAL_DEV3,
         "val-heldout3": VAL_HELDOUT3,
         "val-heldout4": VAL_HELDOUT4,
+        "val-heldout5": VAL_HELDOUT5,
     }
     results = {name: score(read_jsonl(path)) for name, path in sets.items()}
     print(

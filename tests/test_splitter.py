@@ -296,7 +296,8 @@ def test_accuracy_targets(path: Path) -> None:
 # "listening to head phones", "holds a phone up to her ear", a typo "He hair is dark", "a cigarette in his
 # mouth", "playing with a yellow object", "He is white with dark hair", "HE IS WALING IN A ROOM") and 2 of
 # 606 clothing spans (lines "crossing the chest" of a top, "a hair scrunchie"); the last caption's
-# identity part is empty and its "WALING" lands in neither part.
+# identity part is empty and its "WALING" lands in neither part. It was then seen too, and the splitter of
+# the fifth round places all its spans.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -306,7 +307,7 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_HELDOUT2, 98, 0),
         (benchmark.VAL_DEV3, 98, 0),
         (benchmark.VAL_HELDOUT3, 98, 0),
-        (benchmark.VAL_HELDOUT4, 96, 1),
+        (benchmark.VAL_HELDOUT4, 98, 0),
     ],
     ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
 )
@@ -328,7 +329,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_HELDOUT2, 0),
         (benchmark.VAL_DEV3, 0),
         (benchmark.VAL_HELDOUT3, 0),
-        (benchmark.VAL_HELDOUT4, 1),  # "HE IS WALING IN A ROOM": the typo goes with the room, to other
+        (benchmark.VAL_HELDOUT4, 0),
     ],
     ids=["labelled", "dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
 )
