@@ -297,7 +297,11 @@ def test_accuracy_targets(path: Path) -> None:
 # mouth", "playing with a yellow object", "He is white with dark hair", "HE IS WALING IN A ROOM") and 2 of
 # 606 clothing spans (lines "crossing the chest" of a top, "a hair scrunchie"); the last caption's
 # identity part is empty and its "WALING" lands in neither part. It was then seen too, and the splitter of
-# the fifth round places all its spans.
+# the fifth round places all its spans. The fifth (200) scored 97.7 % identity, 99.3 % clothing: it missed 6
+# of 257 identity spans ("wears her hair down", "his hand is in his pocket" after a backpack, "touching" a
+# bag, "lifts up a black cell phone to eye level", a typo "looking torwards", "curly/puffy, black hair")
+# and 4 of 586 clothing spans ("a white button down", "with something over shoulder" and "Brown shoes" in
+# a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -308,8 +312,9 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_DEV3, 98, 0),
         (benchmark.VAL_HELDOUT3, 98, 0),
         (benchmark.VAL_HELDOUT4, 98, 0),
+        (benchmark.VAL_HELDOUT5, 97, 0),
     ],
-    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
+    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4", "held-out5"],
 )
 def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
     """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
@@ -330,8 +335,19 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_DEV3, 0),
         (benchmark.VAL_HELDOUT3, 0),
         (benchmark.VAL_HELDOUT4, 0),
+        (benchmark.VAL_HELDOUT5, 0),
     ],
-    ids=["labelled", "dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4"],
+    ids=[
+        "labelled",
+        "dev",
+        "first-held-out",
+        "dev2",
+        "held-out2",
+        "dev3",
+        "held-out3",
+        "held-out4",
+        "held-out5",
+    ],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:
     """Every content word the gold labels give the person lands in the identity or the clothing part."""
