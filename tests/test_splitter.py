@@ -220,6 +220,14 @@ _spec.loader.exec_module(benchmark)
             "The woman has her legs crossed and wears black pants.",
             ("The woman has her legs crossed", "wears black pants"),
         ),
+        # how the hair is worn ("down" is no preposition there); modifiers joined by a slash, and ones
+        # that garments share ("puffy"), describe the hair they precede
+        ("She wears her hair down with a red coat.", ("She wears her hair down", "with a red coat")),
+        ("She has curly/puffy, black hair.", ("She has curly/puffy, black hair", "")),
+        ("He wears a puffy black jacket.", ("", "He wears a puffy black jacket")),
+        # a mask on the face is worn; a phone raised to eye level is in use
+        ("He has a mask on his face.", ("", "He has a mask on his face")),
+        ("She lifts up a black phone to eye level.", ("She lifts up a black phone to eye level", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

@@ -67,7 +67,7 @@ _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
     "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?", "clear",
     "tinted", "round", "wire", "metal", "styled", "slicked", "spiked", "combed", "gelled", "permed",
-    "tousled",
+    "tousled", "puffy", "fluffy", "frizzy", "poofy",  # also said of garments: the noun after them decides
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
@@ -130,9 +130,9 @@ _CLOTHING = _any(
     # garment details
     "sleeves?", "sleeved", "sleeveless", "straps?", "collars?", "collared", "lapels?", "cuffs?", "hems?",
     "pockets?", "logos?", "prints?", "printed", "patterns?", "patterned", "stripe[sd]?", "stripped", "plaid",
-    "checkered", "floral", "zip(?:ped|pers?)?", "buttons?", "buttoned", "trim", "designs?", "graphics?",
-    "pictures?", "images?", "letter(?:s|ing)", "leather", "wool(?:l?en)?", "cotton", "silk",
-    "fur", "knit(?:ted)?", "velvet", "corduroy", "suede", "nylon", "padded", "quilted", "puffy",
+    "checkered", "floral", "zip(?:ped|pers?)?", r"button(?:s|ed)?(?:[\s-]+(?:down|up))?", "trim",
+    "designs?", "graphics?", "pictures?", "images?", "letter(?:s|ing)", "leather", "wool(?:l?en)?", "cotton",
+    "silk", "fur", "knit(?:ted)?", "velvet", "corduroy", "suede", "nylon", "padded", "quilted", "puffy",
     # carrying
     "carr(?:y|ies|ied|ying)", "hold(?:s|ing)?", "held", "pull(?:s|ing)?", "drag(?:s|ging|ged)?",
 )  # fmt: skip
@@ -147,6 +147,7 @@ _OTHER = _any(
     r"fac(?:es|ed|ing)\s+(?:to(?:wards?)?\s+)?(?:the\s+)?(?:left|right|front|forward|camera|viewer)",
 )  # fmt: skip
 
+_JOINER = r"[\s,/-]+"  # between modifiers of one noun: "long, dark", "curly/puffy", "shoulder-length"
 _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
 
 # Cue phrases in priority order: (label, strong, pattern). A match claims its characters, so a later
@@ -174,12 +175,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?|scrunchies?)\s+(?:\w+\s+){0,4}?"
             rf"(?:his|her|their)\s+(?:\w+\s+)?{_HAIR_NOUNS}\b",
         ),
-        # a garment that covers the face is worn: "a scarf which is covering her face"
+        # a garment on the face is worn, the face only says where: "a scarf which is covering her face",
+        # "a mask on his face"
         (
             "clothing",
             True,
-            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)"
-            r"\s+(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
+            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)\s+"
+            r"(?:(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*|on|over|across)\s+(?:his|her|their)\s+(?:\w+\s+)?"
             r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
@@ -198,7 +200,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?|head\s?|ear\s?)?phones?\b"
             r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
-            r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
+            rf"|\b(?:{_SHADES}[\s,-]+){{0,2}}(?:cell\s?|mobile\s?|smart\s?)?phones?\s+"
+            r"(?:up\s+)?(?:to|at|against|by)\s+(?:(?:his|her|their)\s+)?(?:ears?|face|mouth|eyes?)(?:\s+level)?\b",
         ),
         # holding on to one's own garment is a gesture: "holding on to the right side of her jacket",
         # "grabbing his pants"
@@ -294,18 +297,24 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{0,6}}{_FACE_NOUNS}\s+(?:\w+\s+){{0,3}}?"
+            rf"\b(?:{_FACE_MODIFIERS}{_JOINER}){{0,6}}{_FACE_NOUNS}\s+(?:\w+\s+){{0,3}}?"
             r"(?:to|past|below|above|over|at|behind|down|reach\w*|touch\w*)\s+"
             r"(?:(?:the|his|her|their|mid|bottom|middle|top|of)[\s-]+){0,4}"
             r"(?:collar|shoulders?|neck|back|waist|chin|ears?|chest)(?:[\s-]+(?:level|length))?\b",
         ),
         # "long straight black hair", "thick rimmed black glasses", "hair is dark and long"
-        ("identity", True, rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{1,6}}{_FACE_NOUNS}\b"),
+        ("identity", True, rf"\b(?:{_FACE_MODIFIERS}{_JOINER}){{1,6}}{_FACE_NOUNS}\b"),
         (
             "identity",
             True,
             rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}"
             rf"(?!(?:and|or)\b){_FACE_MODIFIERS}\b",
+        ),
+        # how the hair is worn: "wears her hair down" ("down" is no preposition here), "her hair is up"
+        (
+            "identity",
+            True,
+            rf"\b{_HAIR_NOUNS}\s+(?:(?:is|are|was|were)\s+)?(?:\w+ly\s+)?(?:down|up|back|loose)\b",
         ),
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
