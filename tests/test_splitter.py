@@ -228,6 +228,17 @@ _spec.loader.exec_module(benchmark)
         # a mask on the face is worn; a phone raised to eye level is in use
         ("He has a mask on his face.", ("", "He has a mask on his face")),
         ("She lifts up a black phone to eye level.", ("She lifts up a black phone to eye level", "")),
+        # a posture said with a copula or an adverb; hands crossed or together; an arm held up
+        (
+            "He has a dark backpack and his hand is in his pocket.",
+            ("his hand is in his pocket", "He has a dark backpack"),
+        ),
+        (
+            "She has her hands crossed and wears a black dress.",
+            ("She has her hands crossed", "wears a black dress"),
+        ),
+        ("Her head is slightly tilted up.", ("Her head is slightly tilted up", "")),
+        ("She is holding her left arm up.", ("She is holding her left arm up", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

@@ -148,6 +148,9 @@ _OTHER = _any(
 )  # fmt: skip
 
 _JOINER = r"[\s,/-]+"  # between modifiers of one noun: "long, dark", "curly/puffy", "shoulder-length"
+# Between a body part and how or where it is, a copula and an adverb may come: "his hand is in his pocket",
+# "her head is slightly tilted up".
+_STATE = r"(?:(?:is|are|was|were)\s+)?(?:\w+ly\s+)?"
 _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
 
 # Cue phrases in priority order: (label, strong, pattern). A match claims its characters, so a later
@@ -185,11 +188,11 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
-        # a hand held is an action, a thing held is carried: "holding hands", "holds his hand"
+        # a hand or arm held is an action, a thing held is carried: "holding hands", "holds his left arm up"
         (
             "identity",
             True,
-            r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
+            r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?(?:hands?|arms?)\b"
             r"(?!\s*-?\s*(?:bag|held))",
         ),
         # a phone or headphones in use is an action (identity); a phone merely held is carried (clothing)
@@ -238,14 +241,15 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            rf"\b{_OWNER}hands?\s+(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
+            rf"\b{_OWNER}hands?\s+{_STATE}(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
             r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)\b",
         ),
         (
             "identity",
             True,
-            rf"\b{_OWNER}(?:arms?|elbows?)\s+(?:\w+\s+){{0,4}}?"
-            r"(?:sides?|cross(?:ed|ing)|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
+            rf"\b{_OWNER}(?:arms?|elbows?|hands?)\s+(?:\w+\s+){{0,4}}?"
+            r"(?:sides?|cross(?:ed|ing)|folded|clasped|together|raised|bent|outstretched|extended|stretched"
+            r"|swinging)\b",
         ),
         ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|heel|toes?)\b"),
         # a strap or stripe across the body is worn: "the strap crossing over his back", "lines crossing the
@@ -269,7 +273,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             r"\b(?:bow|bend|lower|tilt|turn|hang)\w*\s+(?:his|her|their)\s+head\b"
-            r"|\bhead\s+(?:is\s+)?(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
+            rf"|\bhead\s+{_STATE}(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
         ),
         (
             "identity",
