@@ -239,6 +239,12 @@ _spec.loader.exec_module(benchmark)
         ),
         ("Her head is slightly tilted up.", ("Her head is slightly tilted up", "")),
         ("She is holding her left arm up.", ("She is holding her left arm up", "")),
+        # looking is what the person does wherever the gaze goes; standing and sitting in the past tense
+        (
+            "A woman in a dark tunic looking torwards a door.",
+            ("A woman, looking torwards a door", "in a dark tunic"),
+        ),
+        ("The lady in a blue hoodie stood on one leg.", ("The lady, stood on one leg", "in a blue hoodie")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

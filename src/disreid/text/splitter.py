@@ -92,13 +92,14 @@ _IDENTITY = _any(
     "stubble", "skinned", "tanned", "freckles", "expression", "smil(?:e|es|ing)", "happy", "spectacles",
     "specs",
     # posture and action
-    r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "sits?", "sitting", "seated",
-    r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
-    r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
-    "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", "cigar(?:ette)?s?", r"talk\w*", "texting", "chatting",
-    "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?", r"climb\w*", r"point(?:s|ing)",
-    r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*",
-    r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
+    r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "stood", "sits?", "sitting", "sat",
+    "seated", "looking", r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)",
+    r"bend\w*", "bent", r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting",
+    "cross(?:es|ing)", "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", "cigar(?:ette)?s?", r"talk\w*",
+    "texting", "chatting", "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?",
+    r"climb\w*", r"point(?:s|ing)", r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*",
+    "enter(?:s|ing)", r"approach\w*", r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?",
+    "jump(?:s|ing|ed)?",
 )  # fmt: skip
 
 _CLOTHING = _any(
@@ -350,7 +351,8 @@ _POSSESSIVES = _words("his her their")
 _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
-    "runs sits leans turns steps crosses climbs points waves exits enters approaches hurries strolls jumps "
+    "runs sits stood sat leans turns steps crosses climbs points waves exits enters approaches hurries "
+    "strolls jumps "
     "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
     "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
     "reading eating drinking playing"
