@@ -245,6 +245,14 @@ _spec.loader.exec_module(benchmark)
             ("A woman, looking torwards a door", "in a dark tunic"),
         ),
         ("The lady in a blue hoodie stood on one leg.", ("The lady, stood on one leg", "in a blue hoodie")),
+        # a run-on caption: the person's own look after a garment opens a new phrase, as a garment after the
+        # hair does; "something" the person has is carried, "something" looked or pointed at is not
+        ("Black pants brown shoes bald spot", ("bald spot", "Black pants brown shoes")),
+        ("man with something over shoulder", ("man", "with something over shoulder")),
+        (
+            "He is looking down at something in his hands.",
+            ("He is looking down at something in his hands", ""),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

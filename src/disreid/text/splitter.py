@@ -280,7 +280,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             r"\b(?:look|gaz)(?:s|es|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
-            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side|on|camera|viewer|ground"
+            r"(?:(?:down|up)(?:\s+at)?|ahead|around|away|at|forward|back|straight|left|right|side|on|camera|viewer|ground"
             r"|floor)\b",
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
@@ -324,11 +324,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
         ("clothing", True, rf"\b{_CLOTHING}{_END}"),
-        # weak: a colour may be the hair's, a phone may be in use, and what is worn may be glasses
+        # weak: a colour may be the hair's, a phone may be in use, what is worn may be glasses, and
+        # "something" the person has is most often carried ("with something over shoulder")
         (
             "clothing",
             False,
-            rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of|wear(?:s|ing)?|wore|worn){_END}",
+            rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of|wear(?:s|ing)?|wore|worn|something)"
+            rf"{_END}",
         ),
     ]
 ]
@@ -337,6 +339,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’/-][^\W_]+)*|[.!?;,:]")
 _SENTENCE_END = frozenset(".!?")
 _CHUNK_END = frozenset(";,:")
 _SHADE = re.compile(_SHADES, re.IGNORECASE)
+_UNNAMED = re.compile(_any(_SHADES, "something"), re.IGNORECASE)
 _PERSON = re.compile(_PERSONS, re.IGNORECASE)
 _FACE_NOUN = re.compile(_FACE_NOUNS, re.IGNORECASE)
 
@@ -552,10 +555,31 @@ def _keeps_object(tokens: list[_Token], i: int) -> bool:
 
 
 def _names_thing(token: _Token) -> bool:
-    """Whether a word names something worn or carried, or the surroundings; a colour alone does not."""
+    """Whether a word names something worn or carried, or the surroundings; a colour alone does not, nor
+    does "something" ("is pointing at something")."""
     cue = token.cue
     return cue is not None and (
-        cue.label == "other" or (cue.label == "clothing" and (cue.strong or not _SHADE.fullmatch(token.word)))
+        cue.label == "other"
+        or (cue.label == "clothing" and (cue.strong or not _UNNAMED.fullmatch(token.word)))
+    )
+
+
+def _runs_on(previous: _Token, token: _Token) -> bool:
+    """Whether a new phrase starts at token in a caption without punctuation: a garment right after the hair
+    ("short hair | blue shirt"), or something of the person's own right after a garment ("Brown shoes | bald
+    spot"); the two cannot describe each other."""
+    cue, before = token.cue, previous.cue
+    if cue is None or cue.start != token.start:
+        return False
+    if cue.label == "clothing":
+        return bool(_FACE_NOUN.fullmatch(previous.word))
+    return (
+        cue.label == "identity"
+        and before is not None
+        and before.label == "clothing"
+        and before.strong
+        and before.end == previous.end
+        and previous.word not in _VERBS  # "A casual dressed women" is one phrase
     )
 
 
@@ -569,13 +593,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         # a phrase such as "arm at down near his sides", unless a conjunction opened it ("while looking on")
         # or it is the noun of a determiner ("holds a | phone up to her ear" is no cut)
         return previous not in _CONJUNCTIONS | _ARTICLES | _POSSESSIVES
-    if (
-        _FACE_NOUN.fullmatch(previous)
-        and cue is not None
-        and cue.label == "clothing"
-        and cue.start == token.start
-    ):
-        return True  # a run-on caption: "short hair | blue shirt"
+    if _runs_on(tokens[i - 1], token):
+        return True
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
         return True  # after the noun-phrase subject: "A woman | waring a red shirt"
     if word == "of":  # where the body ends and a garment begins: "hair hangs over the back | of her dress"
