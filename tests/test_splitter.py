@@ -253,6 +253,12 @@ _spec.loader.exec_module(benchmark)
             "He is looking down at something in his hands.",
             ("He is looking down at something in his hands", ""),
         ),
+        # "the top of" a body part is a place, not a garment; a hand in a back pocket is a posture
+        (
+            "A man with a balding spot at the top of his head is wearing a blue shirt.",
+            ("A man with a balding spot at the top of his head", "is wearing a blue shirt"),
+        ),
+        ("His left hand is in his back pocket.", ("His left hand is in his back pocket", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

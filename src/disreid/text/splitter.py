@@ -104,7 +104,7 @@ _IDENTITY = _any(
 
 _CLOTHING = _any(
     # garments
-    "(?:under|sweat|t-?)?shirts?", "tees?", "tops?", "blouses?", "polos?", "jerseys?", "tunics?",
+    "(?:under|sweat|t-?)?shirts?", "tees?", r"tops?(?!\s+of\b)", "blouses?", "polos?", "jerseys?", "tunics?",
     "camisoles?", "(?:over|rain)?coats?", "jackets?", "trench", "parkas?", "anoraks?", "windbreakers?",
     "blazers?", "hood(?:ie|y)s?", "sweaters?", "jumpers?", "cardigans?", "pullovers?", "fleeces?", "vests?",
     "waistcoats?", "suits?", "tuxedos?", "uniforms?", "robes?", "gowns?", "(?:sun)?dress(?:es)?",
@@ -243,7 +243,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             rf"\b{_OWNER}hands?\s+{_STATE}(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
-            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)\b",
+            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)(?:\s+pockets?)?\b",
         ),
         (
             "identity",
