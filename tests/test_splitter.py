@@ -259,6 +259,8 @@ _spec.loader.exec_module(benchmark)
             ("A man with a balding spot at the top of his head", "is wearing a blue shirt"),
         ),
         ("His left hand is in his back pocket.", ("His left hand is in his back pocket", "")),
+        # a hair length named by where the hair ends is no garment's: "collar length"
+        ("She has collar length black hair.", ("She has collar length black hair", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

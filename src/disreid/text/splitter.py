@@ -68,6 +68,7 @@ _FACE_MODIFIERS = _any(
     "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?", "clear",
     "tinted", "round", "wire", "metal", "styled", "slicked", "spiked", "combed", "gelled", "permed",
     "tousled", "puffy", "fluffy", "frizzy", "poofy",  # also said of garments: the noun after them decides
+    r"(?:collar|chin|ear|neck|waist|back)[\s-]length",  # a length named by where the hair ends
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
