@@ -261,6 +261,12 @@ _spec.loader.exec_module(benchmark)
         ("His left hand is in his back pocket.", ("His left hand is in his back pocket", "")),
         # a hair length named by where the hair ends is no garment's: "collar length"
         ("She has collar length black hair.", ("She has collar length black hair", "")),
+        # a preposition before a comma is a particle and stays with its run; a phone held to the ear
+        (
+            "A woman with huge sunglasses on, she is wearing a red dress.",
+            ("A woman with huge sunglasses on", "she is wearing a red dress"),
+        ),
+        ("He has a phone held up to his right ear.", ("He has a phone held up to his right ear", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

@@ -206,7 +206,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
             rf"|\b(?:{_SHADES}[\s,-]+){{0,2}}(?:cell\s?|mobile\s?|smart\s?)?phones?\s+"
-            r"(?:up\s+)?(?:to|at|against|by)\s+(?:(?:his|her|their)\s+)?(?:ears?|face|mouth|eyes?)(?:\s+level)?\b",
+            r"(?:(?:held|\w+ed)\s+)?(?:up\s+)?(?:to|at|against|by)\s+(?:(?:his|her|their)\s+)?(?:(?:left|right)\s+)?"
+            r"(?:ears?|face|mouth|eyes?)(?:\s+level)?\b",
         ),
         # holding on to one's own garment is a gesture: "holding on to the right side of her jacket",
         # "grabbing his pants"
@@ -661,10 +662,12 @@ def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
 
 def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
     """The runs between , ; : where a run that dangles ("wearing a tight") runs on into the next, whose
-    head noun it describes ("a tight, blue jean vest")."""
+    head noun it describes ("a tight, blue jean vest"). A preposition before the comma has no object there:
+    it is a particle ("sunglasses on, she is wearing ...") and the run ends with it."""
     chunks: list[list[_Token]] = []
     for run in _split(sentence, _CHUNK_END):
-        if chunks and chunks[-1] and _dangles(chunks[-1][-1]):
+        last = chunks[-1][-1] if chunks and chunks[-1] else None
+        if last is not None and _dangles(last) and last.word not in _PREPOSITIONS:
             chunks[-1] += run
         else:
             chunks.append(run)
