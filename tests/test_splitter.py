@@ -267,6 +267,9 @@ _spec.loader.exec_module(benchmark)
             ("A woman with huge sunglasses on", "she is wearing a red dress"),
         ),
         ("He has a phone held up to his right ear.", ("He has a phone held up to his right ear", "")),
+        # a build word said of a garment's pattern is the garment's; said of the person it is theirs
+        ("A white shirt with thin black lines.", ("", "A white shirt with thin black lines")),
+        ("The man is tall and thin.", ("The man is tall and thin", "")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

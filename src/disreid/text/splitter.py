@@ -83,9 +83,9 @@ _IDENTITY = _any(
     # people, age, build, height, origin, looks
     _PERSONS, "teenage", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age", "handsome", "pretty",
     "beautiful", "attractive",
-    "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slim", "slender", "thin", "skinny", "lean", "fat",
-    "chubby", "plump", "stout", "stocky", "portly", "heavy(?:set)?", "overweight", "obese", "muscular",
-    "burly", "petite", "build", "frame", "tall", "height", "asian", "african", "caucasian",
+    "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slender", "lean", "fat",
+    "chubby", "plump", "stout", "stocky", "portly", "heavyset", "overweight", "obese", "muscular",
+    "burly", "petite", "build", "frame", "height", "asian", "african", "caucasian",
     "european", "hispanic", "latin[ao]", "foreign(?:er)?", "descent",
     # hair, face, skin, glasses
     _FACE_NOUNS, "bald(?:ing)?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
@@ -326,6 +326,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
         ("clothing", True, rf"\b{_CLOTHING}{_END}"),
+        # weak: a build word is the person's unless a garment after it takes it ("a thin black belt")
+        ("identity", False, rf"\b(?:slim|thin|skinny|heavy|tall){_END}"),
         # weak: a colour may be the hair's, a phone may be in use, what is worn may be glasses, and
         # "something" the person has is most often carried ("with something over shoulder")
         (
