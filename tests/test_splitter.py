@@ -270,6 +270,11 @@ _spec.loader.exec_module(benchmark)
         # a build word said of a garment's pattern is the garment's; said of the person it is theirs
         ("A white shirt with thin black lines.", ("", "A white shirt with thin black lines")),
         ("The man is tall and thin.", ("The man is tall and thin", "")),
+        # touching a bag is an action and the bag is still carried
+        (
+            "She stands near a table touching a black bag.",
+            ("She stands near a table touching", "a black bag"),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

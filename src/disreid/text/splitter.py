@@ -218,12 +218,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?"
             r"|pants|jeans|shorts|trousers)\b",
         ),
-        # reaching or looking into a bag is an action, the bag is still carried: "digging into | her bag"
+        # reaching or looking into a bag, or touching one, is an action, the bag is still carried: "digging
+        # into | her bag", "touching | a black luggage bag"
         (
             "identity",
             True,
             r"\b(?:dig(?:s|ging)?|reach(?:es|ing)|rummag(?:es|ing)|search(?:es|ing)|look(?:s|ing)?)\s+"
-            r"(?:in|into|inside|through)\b",
+            r"(?:in|into|inside|through)\b|\btouch(?:es|ing)\b",
         ),
         # what the person faces in the scene is part of how they stand: "faces a coat rack"
         (
@@ -359,7 +360,7 @@ _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
     "runs sits stood sat leans turns steps crosses climbs points waves exits enters approaches hurries "
-    "strolls jumps "
+    "strolls jumps touches touching "
     "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
     "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
     "reading eating drinking playing"
@@ -386,6 +387,7 @@ _ADVERBS = _words("also still now just currently")
 _WHILE = _words("while whilst")
 _HE_SHE = _words("he she")
 _THINGS = _words("that which it")
+_TOUCHING = _words("touches touching")
 _NOT_ACTIONS = _NOT_SUBJECTS | _words("appears seems looks")  # "she looks young"
 # Leading words dropped from a clause, as the labelled captions do.
 _CONNECTORS = _words("and but or plus then")
@@ -539,11 +541,14 @@ def _label(tokens: list[_Token]) -> Label | None:
 
 
 def _ends_action(token: _Token) -> bool:
-    """Whether the token is the preposition that ends an action cue ("digging into"): what follows is
-    the action's object, which may be a garment or bag in its own right."""
+    """Whether the token is the preposition or verb of touching that ends an action cue ("digging into",
+    "touching"): what follows is the action's object, which may be a garment or bag in its own right."""
     cue = token.cue
     return (
-        cue is not None and cue.label == "identity" and cue.end == token.end and token.word in _PREPOSITIONS
+        cue is not None
+        and cue.label == "identity"
+        and cue.end == token.end
+        and token.word in _PREPOSITIONS | _TOUCHING
     )
 
 
