@@ -356,7 +356,8 @@ def test_accuracy_targets(path: Path) -> None:
 # of 257 identity spans ("wears her hair down", "his hand is in his pocket" after a backpack, "touching" a
 # bag, "lifts up a black cell phone to eye level", a typo "looking torwards", "curly/puffy, black hair")
 # and 4 of 586 clothing spans ("a white button down", "with something over shoulder" and "Brown shoes" in
-# a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped.
+# a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped. It was then seen
+# too, and the splitter of the sixth round places all its identity spans and all but one clothing span.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -367,7 +368,7 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_DEV3, 98, 0),
         (benchmark.VAL_HELDOUT3, 98, 0),
         (benchmark.VAL_HELDOUT4, 98, 0),
-        (benchmark.VAL_HELDOUT5, 97, 0),
+        (benchmark.VAL_HELDOUT5, 98, 0),
     ],
     ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4", "held-out5"],
 )
