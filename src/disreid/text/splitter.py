@@ -322,7 +322,7 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            rf"\b{_HAIR_NOUNS}\s+(?:(?:is|are|was|were)\s+)?(?:\w+ly\s+)?(?:down|up|back|loose)\b",
+            rf"\b{_HAIR_NOUNS}\s+{_STATE}(?:down|up|back|loose)\b",
         ),
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
@@ -360,10 +360,9 @@ _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
     "runs sits stood sat leans turns steps crosses climbs points waves exits enters approaches hurries "
-    "strolls jumps touches touching "
-    "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
-    "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
-    "reading eating drinking playing"
+    "strolls jumps touches dressed clad pulls pushes rides talks bends wearing carrying holding pulling "
+    "pushing dragging walking running jogging standing sitting looking talking using texting riding crossing "
+    "waiting turning smoking reading eating drinking playing touching"
 )
 # ...but not before a verb whose subject is one of these (or that follows an auxiliary or a determiner).
 _NOT_SUBJECTS = (
