@@ -357,7 +357,13 @@ def test_accuracy_targets(path: Path) -> None:
 # bag, "lifts up a black cell phone to eye level", a typo "looking torwards", "curly/puffy, black hair")
 # and 4 of 586 clothing spans ("a white button down", "with something over shoulder" and "Brown shoes" in
 # a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped. It was then seen
-# too, and the splitter of the sixth round places all its identity spans and all but one clothing span.
+# too, and the splitter of the sixth round places all its identity spans and all but one clothing span. The
+# sixth (250) scored 97.7 % identity, 99.3 % clothing: it missed 7 of 308 identity spans ("The man walking
+# that is carrying a backpack", "aiming a rifle", "drinking from a water bottle", "clasps her hands over the
+# center of" her skirt, hair "held back from her face", "sweeps the street", "is walking around" with a bag)
+# and 5 of 756 clothing spans (a skirt that "touches the floor", a "mens button up shirt", "white cloths",
+# "pushing a baby in a carriage", "is barefoot"), with no empty identity part and one word ("street")
+# dropped.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -369,8 +375,19 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_HELDOUT3, 98, 0),
         (benchmark.VAL_HELDOUT4, 98, 0),
         (benchmark.VAL_HELDOUT5, 98, 0),
+        (benchmark.VAL_HELDOUT6, 97, 0),
     ],
-    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4", "held-out5"],
+    ids=[
+        "dev",
+        "first-held-out",
+        "dev2",
+        "held-out2",
+        "dev3",
+        "held-out3",
+        "held-out4",
+        "held-out5",
+        "held-out6",
+    ],
 )
 def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
     """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
@@ -392,6 +409,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_HELDOUT3, 0),
         (benchmark.VAL_HELDOUT4, 0),
         (benchmark.VAL_HELDOUT5, 0),
+        (benchmark.VAL_HELDOUT6, 1),
     ],
     ids=[
         "labelled",
@@ -403,6 +421,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         "held-out3",
         "held-out4",
         "held-out5",
+        "held-out6",
     ],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:
