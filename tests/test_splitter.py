@@ -220,6 +220,61 @@ _spec.loader.exec_module(benchmark)
             "The woman has her legs crossed and wears black pants.",
             ("The woman has her legs crossed", "wears black pants"),
         ),
+        # how the hair is worn ("down" is no preposition there); modifiers joined by a slash, and ones
+        # that garments share ("puffy"), describe the hair they precede
+        ("She wears her hair down with a red coat.", ("She wears her hair down", "with a red coat")),
+        ("She has curly/puffy, black hair.", ("She has curly/puffy, black hair", "")),
+        ("He wears a puffy black jacket.", ("", "He wears a puffy black jacket")),
+        # a mask on the face is worn; a phone raised to eye level is in use
+        ("He has a mask on his face.", ("", "He has a mask on his face")),
+        ("She lifts up a black phone to eye level.", ("She lifts up a black phone to eye level", "")),
+        # a posture said with a copula or an adverb; hands crossed or together; an arm held up
+        (
+            "He has a dark backpack and his hand is in his pocket.",
+            ("his hand is in his pocket", "He has a dark backpack"),
+        ),
+        (
+            "She has her hands crossed and wears a black dress.",
+            ("She has her hands crossed", "wears a black dress"),
+        ),
+        ("Her head is slightly tilted up.", ("Her head is slightly tilted up", "")),
+        ("She is holding her left arm up.", ("She is holding her left arm up", "")),
+        # looking is what the person does wherever the gaze goes; standing and sitting in the past tense
+        (
+            "A woman in a dark tunic looking torwards a door.",
+            ("A woman, looking torwards a door", "in a dark tunic"),
+        ),
+        ("The lady in a blue hoodie stood on one leg.", ("The lady, stood on one leg", "in a blue hoodie")),
+        # a run-on caption: the person's own look after a garment opens a new phrase, as a garment after the
+        # hair does; "something" the person has is carried, "something" looked or pointed at is not
+        ("Black pants brown shoes bald spot", ("bald spot", "Black pants brown shoes")),
+        ("man with something over shoulder", ("man", "with something over shoulder")),
+        (
+            "He is looking down at something in his hands.",
+            ("He is looking down at something in his hands", ""),
+        ),
+        # "the top of" a body part is a place, not a garment; a hand in a back pocket is a posture
+        (
+            "A man with a balding spot at the top of his head is wearing a blue shirt.",
+            ("A man with a balding spot at the top of his head", "is wearing a blue shirt"),
+        ),
+        ("His left hand is in his back pocket.", ("His left hand is in his back pocket", "")),
+        # a hair length named by where the hair ends is no garment's: "collar length"
+        ("She has collar length black hair.", ("She has collar length black hair", "")),
+        # a preposition before a comma is a particle and stays with its run; a phone held to the ear
+        (
+            "A woman with huge sunglasses on, she is wearing a red dress.",
+            ("A woman with huge sunglasses on", "she is wearing a red dress"),
+        ),
+        ("He has a phone held up to his right ear.", ("He has a phone held up to his right ear", "")),
+        # a build word said of a garment's pattern is the garment's; said of the person it is theirs
+        ("A white shirt with thin black lines.", ("", "A white shirt with thin black lines")),
+        ("The man is tall and thin.", ("The man is tall and thin", "")),
+        # touching a bag is an action and the bag is still carried
+        (
+            "She stands near a table touching a black bag.",
+            ("She stands near a table touching", "a black bag"),
+        ),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:
@@ -301,7 +356,14 @@ def test_accuracy_targets(path: Path) -> None:
 # of 257 identity spans ("wears her hair down", "his hand is in his pocket" after a backpack, "touching" a
 # bag, "lifts up a black cell phone to eye level", a typo "looking torwards", "curly/puffy, black hair")
 # and 4 of 586 clothing spans ("a white button down", "with something over shoulder" and "Brown shoes" in
-# a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped.
+# a run-on caption, "a mask on his face"), with no empty identity part and nothing dropped. It was then seen
+# too, and the splitter of the sixth round places all its identity spans and all but one clothing span. The
+# sixth (250) scored 97.7 % identity, 99.3 % clothing: it missed 7 of 308 identity spans ("The man walking
+# that is carrying a backpack", "aiming a rifle", "drinking from a water bottle", "clasps her hands over the
+# center of" her skirt, hair "held back from her face", "sweeps the street", "is walking around" with a bag)
+# and 5 of 756 clothing spans (a skirt that "touches the floor", a "mens button up shirt", "white cloths",
+# "pushing a baby in a carriage", "is barefoot"), with no empty identity part and one word ("street")
+# dropped.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -312,9 +374,20 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_DEV3, 98, 0),
         (benchmark.VAL_HELDOUT3, 98, 0),
         (benchmark.VAL_HELDOUT4, 98, 0),
-        (benchmark.VAL_HELDOUT5, 97, 0),
+        (benchmark.VAL_HELDOUT5, 98, 0),
+        (benchmark.VAL_HELDOUT6, 97, 0),
     ],
-    ids=["dev", "first-held-out", "dev2", "held-out2", "dev3", "held-out3", "held-out4", "held-out5"],
+    ids=[
+        "dev",
+        "first-held-out",
+        "dev2",
+        "held-out2",
+        "dev3",
+        "held-out3",
+        "held-out4",
+        "held-out5",
+        "held-out6",
+    ],
 )
 def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
     """Real CUHK-PEDES captions labelled before the splitter was changed for them (tests/data/README.md)."""
@@ -336,6 +409,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_HELDOUT3, 0),
         (benchmark.VAL_HELDOUT4, 0),
         (benchmark.VAL_HELDOUT5, 0),
+        (benchmark.VAL_HELDOUT6, 1),
     ],
     ids=[
         "labelled",
@@ -347,6 +421,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         "held-out3",
         "held-out4",
         "held-out5",
+        "held-out6",
     ],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:

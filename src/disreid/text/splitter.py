@@ -67,7 +67,8 @@ _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
     "thick", "thin", "cropped", "messy", "spiky", "dyed", "shoulder", "length", "rimmed", "framed?", "clear",
     "tinted", "round", "wire", "metal", "styled", "slicked", "spiked", "combed", "gelled", "permed",
-    "tousled",
+    "tousled", "puffy", "fluffy", "frizzy", "poofy",  # also said of garments: the noun after them decides
+    r"(?:collar|chin|ear|neck|waist|back)[\s-]length",  # a length named by where the hair ends
 )  # fmt: skip
 
 # The nouns a noun-phrase subject is made of ("A woman", "The subject").
@@ -82,9 +83,9 @@ _IDENTITY = _any(
     # people, age, build, height, origin, looks
     _PERSONS, "teenage", "young(?:er)?", "old(?:er)?", "elderly", "aged", "age", "handsome", "pretty",
     "beautiful", "attractive",
-    "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slim", "slender", "thin", "skinny", "lean", "fat",
-    "chubby", "plump", "stout", "stocky", "portly", "heavy(?:set)?", "overweight", "obese", "muscular",
-    "burly", "petite", "build", "frame", "tall", "height", "asian", "african", "caucasian",
+    "(?:twent|thirt|fort|fift|sixt|sevent)ies", "slender", "lean", "fat",
+    "chubby", "plump", "stout", "stocky", "portly", "heavyset", "overweight", "obese", "muscular",
+    "burly", "petite", "build", "frame", "height", "asian", "african", "caucasian",
     "european", "hispanic", "latin[ao]", "foreign(?:er)?", "descent",
     # hair, face, skin, glasses
     _FACE_NOUNS, "bald(?:ing)?", "braided", "fringe", "afro", "blond(?:e)?", "brunette",
@@ -92,18 +93,19 @@ _IDENTITY = _any(
     "stubble", "skinned", "tanned", "freckles", "expression", "smil(?:e|es|ing)", "happy", "spectacles",
     "specs",
     # posture and action
-    r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "sits?", "sitting", "seated",
-    r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)", r"bend\w*", "bent",
-    r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting", "cross(?:es|ing)",
-    "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", "cigar(?:ette)?s?", r"talk\w*", "texting", "chatting",
-    "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?", r"climb\w*", r"point(?:s|ing)",
-    r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*", "enter(?:s|ing)", r"approach\w*",
-    r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?", "jump(?:s|ing|ed)?",
+    r"walk\w*", "runs?", "running", "jog(?:s|ging)?", "stand(?:s|ing)?", "stood", "sits?", "sitting", "sat",
+    "seated", "looking", r"(?:mid-)?strid\w*", "steps?", "stepping", "lean(?:s|ing)", "turn(?:s|ing)",
+    r"bend\w*", "bent", r"crouch\w*", r"squat\w*", "stoop(?:s|ing|ed)?", "shopping", "waiting",
+    "cross(?:es|ing)", "rid(?:es|ing)", "push(?:es|ing)?", r"smok\w*", "cigar(?:ette)?s?", r"talk\w*",
+    "texting", "chatting", "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?",
+    r"climb\w*", r"point(?:s|ing)", r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*",
+    "enter(?:s|ing)", r"approach\w*", r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?",
+    "jump(?:s|ing|ed)?",
 )  # fmt: skip
 
 _CLOTHING = _any(
     # garments
-    "(?:under|sweat|t-?)?shirts?", "tees?", "tops?", "blouses?", "polos?", "jerseys?", "tunics?",
+    "(?:under|sweat|t-?)?shirts?", "tees?", r"tops?(?!\s+of\b)", "blouses?", "polos?", "jerseys?", "tunics?",
     "camisoles?", "(?:over|rain)?coats?", "jackets?", "trench", "parkas?", "anoraks?", "windbreakers?",
     "blazers?", "hood(?:ie|y)s?", "sweaters?", "jumpers?", "cardigans?", "pullovers?", "fleeces?", "vests?",
     "waistcoats?", "suits?", "tuxedos?", "uniforms?", "robes?", "gowns?", "(?:sun)?dress(?:es)?",
@@ -130,9 +132,9 @@ _CLOTHING = _any(
     # garment details
     "sleeves?", "sleeved", "sleeveless", "straps?", "collars?", "collared", "lapels?", "cuffs?", "hems?",
     "pockets?", "logos?", "prints?", "printed", "patterns?", "patterned", "stripe[sd]?", "stripped", "plaid",
-    "checkered", "floral", "zip(?:ped|pers?)?", "buttons?", "buttoned", "trim", "designs?", "graphics?",
-    "pictures?", "images?", "letter(?:s|ing)", "leather", "wool(?:l?en)?", "cotton", "silk",
-    "fur", "knit(?:ted)?", "velvet", "corduroy", "suede", "nylon", "padded", "quilted", "puffy",
+    "checkered", "floral", "zip(?:ped|pers?)?", r"button(?:s|ed)?(?:[\s-]+(?:down|up))?", "trim",
+    "designs?", "graphics?", "pictures?", "images?", "letter(?:s|ing)", "leather", "wool(?:l?en)?", "cotton",
+    "silk", "fur", "knit(?:ted)?", "velvet", "corduroy", "suede", "nylon", "padded", "quilted", "puffy",
     # carrying
     "carr(?:y|ies|ied|ying)", "hold(?:s|ing)?", "held", "pull(?:s|ing)?", "drag(?:s|ging|ged)?",
 )  # fmt: skip
@@ -147,6 +149,10 @@ _OTHER = _any(
     r"fac(?:es|ed|ing)\s+(?:to(?:wards?)?\s+)?(?:the\s+)?(?:left|right|front|forward|camera|viewer)",
 )  # fmt: skip
 
+_JOINER = r"[\s,/-]+"  # between modifiers of one noun: "long, dark", "curly/puffy", "shoulder-length"
+# Between a body part and how or where it is, a copula and an adverb may come: "his hand is in his pocket",
+# "her head is slightly tilted up".
+_STATE = r"(?:(?:is|are|was|were)\s+)?(?:\w+ly\s+)?"
 _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # "both his", "her left"
 
 # Cue phrases in priority order: (label, strong, pattern). A match claims its characters, so a later
@@ -174,20 +180,21 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\b(?:bows?|clips?|pins?|ribbons?|barrettes?|head-?bands?|scrunchies?)\s+(?:\w+\s+){0,4}?"
             rf"(?:his|her|their)\s+(?:\w+\s+)?{_HAIR_NOUNS}\b",
         ),
-        # a garment that covers the face is worn: "a scarf which is covering her face"
+        # a garment on the face is worn, the face only says where: "a scarf which is covering her face",
+        # "a mask on his face"
         (
             "clothing",
             True,
-            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)"
-            r"\s+(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*\s+(?:his|her|their)\s+(?:\w+\s+)?"
+            r"\b(?:scar(?:f|ves)|masks?|veils?|hoods?|hats?|caps?|bandanas?|hijabs?|shawls?|helmets?|visors?)\s+"
+            r"(?:(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*|on|over|across)\s+(?:his|her|their)\s+(?:\w+\s+)?"
             r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
-        # a hand held is an action, a thing held is carried: "holding hands", "holds his hand"
+        # a hand or arm held is an action, a thing held is carried: "holding hands", "holds his left arm up"
         (
             "identity",
             True,
-            r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?hands?\b"
+            r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?(?:hands?|arms?)\b"
             r"(?!\s*-?\s*(?:bag|held))",
         ),
         # a phone or headphones in use is an action (identity); a phone merely held is carried (clothing)
@@ -198,7 +205,9 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:a|an|the|his|her|their)\s+)?(?:\w+\s+)?(?:cell\s?|mobile\s?|smart\s?|head\s?|ear\s?)?phones?\b"
             r"(?:\s+(?:held\s+)?in\s+(?:his|her|their)\s+(?:left\s+|right\s+)?hand)?"
             r"|\bon\s+(?:the|a|his|her|their)\s+(?:cell\s?|mobile\s?|smart\s?)?phone\b"
-            r"|\bphones?\s+(?:up\s+)?(?:to|at|against|by)\s+(?:his|her|their)\s+(?:ear|face|mouth)\b",
+            rf"|\b(?:{_SHADES}[\s,-]+){{0,2}}(?:cell\s?|mobile\s?|smart\s?)?phones?\s+"
+            r"(?:(?:held|\w+ed)\s+)?(?:up\s+)?(?:to|at|against|by)\s+(?:(?:his|her|their)\s+)?(?:(?:left|right)\s+)?"
+            r"(?:ears?|face|mouth|eyes?)(?:\s+level)?\b",
         ),
         # holding on to one's own garment is a gesture: "holding on to the right side of her jacket",
         # "grabbing his pants"
@@ -209,12 +218,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?"
             r"|pants|jeans|shorts|trousers)\b",
         ),
-        # reaching or looking into a bag is an action, the bag is still carried: "digging into | her bag"
+        # reaching or looking into a bag, or touching one, is an action, the bag is still carried: "digging
+        # into | her bag", "touching | a black luggage bag"
         (
             "identity",
             True,
             r"\b(?:dig(?:s|ging)?|reach(?:es|ing)|rummag(?:es|ing)|search(?:es|ing)|look(?:s|ing)?)\s+"
-            r"(?:in|into|inside|through)\b",
+            r"(?:in|into|inside|through)\b|\btouch(?:es|ing)\b",
         ),
         # what the person faces in the scene is part of how they stand: "faces a coat rack"
         (
@@ -235,14 +245,15 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            rf"\b{_OWNER}hands?\s+(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
-            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)\b",
+            rf"\b{_OWNER}hands?\s+{_STATE}(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
+            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)(?:\s+pockets?)?\b",
         ),
         (
             "identity",
             True,
-            rf"\b{_OWNER}(?:arms?|elbows?)\s+(?:\w+\s+){{0,4}}?"
-            r"(?:sides?|cross(?:ed|ing)|folded|raised|bent|outstretched|extended|stretched|swinging)\b",
+            rf"\b{_OWNER}(?:arms?|elbows?|hands?)\s+(?:\w+\s+){{0,4}}?"
+            r"(?:sides?|cross(?:ed|ing)|folded|clasped|together|raised|bent|outstretched|extended|stretched"
+            r"|swinging)\b",
         ),
         ("identity", True, r"\b(?:left|right|back|front)\s+(?:legs?|foot|feet|knees?|heel|toes?)\b"),
         # a strap or stripe across the body is worn: "the strap crossing over his back", "lines crossing the
@@ -266,13 +277,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             r"\b(?:bow|bend|lower|tilt|turn|hang)\w*\s+(?:his|her|their)\s+head\b"
-            r"|\bhead\s+(?:is\s+)?(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
+            rf"|\bhead\s+{_STATE}(?:looking\s+)?(?:down|up|bowed|lowered|tilted|turned)\b",
         ),
         (
             "identity",
             True,
             r"\b(?:look|gaz)(?:s|es|ing|ed)?\s+(?:(?:to(?:wards?)?|over)\s+(?:the|his|her|their)\s+)?"
-            r"(?:down|up|ahead|around|away|at|forward|back|straight|left|right|side|on|camera|viewer|ground"
+            r"(?:(?:down|up)(?:\s+at)?|ahead|around|away|at|forward|back|straight|left|right|side|on|camera|viewer|ground"
             r"|floor)\b",
         ),
         ("identity", True, r"\b(?:years?\s+old|middle[-\s]aged)\b"),
@@ -294,27 +305,37 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
         (
             "identity",
             True,
-            rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{0,6}}{_FACE_NOUNS}\s+(?:\w+\s+){{0,3}}?"
+            rf"\b(?:{_FACE_MODIFIERS}{_JOINER}){{0,6}}{_FACE_NOUNS}\s+(?:\w+\s+){{0,3}}?"
             r"(?:to|past|below|above|over|at|behind|down|reach\w*|touch\w*)\s+"
             r"(?:(?:the|his|her|their|mid|bottom|middle|top|of)[\s-]+){0,4}"
             r"(?:collar|shoulders?|neck|back|waist|chin|ears?|chest)(?:[\s-]+(?:level|length))?\b",
         ),
         # "long straight black hair", "thick rimmed black glasses", "hair is dark and long"
-        ("identity", True, rf"\b(?:{_FACE_MODIFIERS}[\s,-]+){{1,6}}{_FACE_NOUNS}\b"),
+        ("identity", True, rf"\b(?:{_FACE_MODIFIERS}{_JOINER}){{1,6}}{_FACE_NOUNS}\b"),
         (
             "identity",
             True,
             rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}"
             rf"(?!(?:and|or)\b){_FACE_MODIFIERS}\b",
         ),
+        # how the hair is worn: "wears her hair down" ("down" is no preposition here), "her hair is up"
+        (
+            "identity",
+            True,
+            rf"\b{_HAIR_NOUNS}\s+{_STATE}(?:down|up|back|loose)\b",
+        ),
         ("other", False, rf"\b{_OTHER}\b"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
         ("clothing", True, rf"\b{_CLOTHING}{_END}"),
-        # weak: a colour may be the hair's, a phone may be in use, and what is worn may be glasses
+        # weak: a build word is the person's unless a garment after it takes it ("a thin black belt")
+        ("identity", False, rf"\b(?:slim|thin|skinny|heavy|tall){_END}"),
+        # weak: a colour may be the hair's, a phone may be in use, what is worn may be glasses, and
+        # "something" the person has is most often carried ("with something over shoulder")
         (
             "clothing",
             False,
-            rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of|wear(?:s|ing)?|wore|worn){_END}",
+            rf"\b(?:{_COLOURS}|(?:cell|mobile|smart)?\s?phones?|pairs?\s+of|wear(?:s|ing)?|wore|worn|something)"
+            rf"{_END}",
         ),
     ]
 ]
@@ -323,6 +344,7 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’/-][^\W_]+)*|[.!?;,:]")
 _SENTENCE_END = frozenset(".!?")
 _CHUNK_END = frozenset(";,:")
 _SHADE = re.compile(_SHADES, re.IGNORECASE)
+_UNNAMED = re.compile(_any(_SHADES, "something"), re.IGNORECASE)
 _PERSON = re.compile(_PERSONS, re.IGNORECASE)
 _FACE_NOUN = re.compile(_FACE_NOUNS, re.IGNORECASE)
 
@@ -337,10 +359,10 @@ _POSSESSIVES = _words("his her their")
 _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
-    "runs sits leans turns steps crosses climbs points waves exits enters approaches hurries strolls jumps "
-    "dressed clad pulls pushes rides talks bends wearing carrying holding pulling pushing dragging walking "
-    "running jogging standing sitting looking talking using texting riding crossing waiting turning smoking "
-    "reading eating drinking playing"
+    "runs sits stood sat leans turns steps crosses climbs points waves exits enters approaches hurries "
+    "strolls jumps touches dressed clad pulls pushes rides talks bends wearing carrying holding pulling "
+    "pushing dragging walking running jogging standing sitting looking talking using texting riding crossing "
+    "waiting turning smoking reading eating drinking playing touching"
 )
 # ...but not before a verb whose subject is one of these (or that follows an auxiliary or a determiner).
 _NOT_SUBJECTS = (
@@ -364,6 +386,7 @@ _ADVERBS = _words("also still now just currently")
 _WHILE = _words("while whilst")
 _HE_SHE = _words("he she")
 _THINGS = _words("that which it")
+_TOUCHING = _words("touches touching")
 _NOT_ACTIONS = _NOT_SUBJECTS | _words("appears seems looks")  # "she looks young"
 # Leading words dropped from a clause, as the labelled captions do.
 _CONNECTORS = _words("and but or plus then")
@@ -517,11 +540,14 @@ def _label(tokens: list[_Token]) -> Label | None:
 
 
 def _ends_action(token: _Token) -> bool:
-    """Whether the token is the preposition that ends an action cue ("digging into"): what follows is
-    the action's object, which may be a garment or bag in its own right."""
+    """Whether the token is the preposition or verb of touching that ends an action cue ("digging into",
+    "touching"): what follows is the action's object, which may be a garment or bag in its own right."""
     cue = token.cue
     return (
-        cue is not None and cue.label == "identity" and cue.end == token.end and token.word in _PREPOSITIONS
+        cue is not None
+        and cue.label == "identity"
+        and cue.end == token.end
+        and token.word in _PREPOSITIONS | _TOUCHING
     )
 
 
@@ -537,10 +563,31 @@ def _keeps_object(tokens: list[_Token], i: int) -> bool:
 
 
 def _names_thing(token: _Token) -> bool:
-    """Whether a word names something worn or carried, or the surroundings; a colour alone does not."""
+    """Whether a word names something worn or carried, or the surroundings; a colour alone does not, nor
+    does "something" ("is pointing at something")."""
     cue = token.cue
     return cue is not None and (
-        cue.label == "other" or (cue.label == "clothing" and (cue.strong or not _SHADE.fullmatch(token.word)))
+        cue.label == "other"
+        or (cue.label == "clothing" and (cue.strong or not _UNNAMED.fullmatch(token.word)))
+    )
+
+
+def _runs_on(previous: _Token, token: _Token) -> bool:
+    """Whether a new phrase starts at token in a caption without punctuation: a garment right after the hair
+    ("short hair | blue shirt"), or something of the person's own right after a garment ("Brown shoes | bald
+    spot"); the two cannot describe each other."""
+    cue, before = token.cue, previous.cue
+    if cue is None or cue.start != token.start:
+        return False
+    if cue.label == "clothing":
+        return bool(_FACE_NOUN.fullmatch(previous.word))
+    return (
+        cue.label == "identity"
+        and before is not None
+        and before.label == "clothing"
+        and before.strong
+        and before.end == previous.end
+        and previous.word not in _VERBS  # "A casual dressed women" is one phrase
     )
 
 
@@ -554,13 +601,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         # a phrase such as "arm at down near his sides", unless a conjunction opened it ("while looking on")
         # or it is the noun of a determiner ("holds a | phone up to her ear" is no cut)
         return previous not in _CONJUNCTIONS | _ARTICLES | _POSSESSIVES
-    if (
-        _FACE_NOUN.fullmatch(previous)
-        and cue is not None
-        and cue.label == "clothing"
-        and cue.start == token.start
-    ):
-        return True  # a run-on caption: "short hair | blue shirt"
+    if _runs_on(tokens[i - 1], token):
+        return True
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
         return True  # after the noun-phrase subject: "A woman | waring a red shirt"
     if word == "of":  # where the body ends and a garment begins: "hair hangs over the back | of her dress"
@@ -626,10 +668,12 @@ def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
 
 def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
     """The runs between , ; : where a run that dangles ("wearing a tight") runs on into the next, whose
-    head noun it describes ("a tight, blue jean vest")."""
+    head noun it describes ("a tight, blue jean vest"). A preposition before the comma has no object there:
+    it is a particle ("sunglasses on, she is wearing ...") and the run ends with it."""
     chunks: list[list[_Token]] = []
     for run in _split(sentence, _CHUNK_END):
-        if chunks and chunks[-1] and _dangles(chunks[-1][-1]):
+        last = chunks[-1][-1] if chunks and chunks[-1] else None
+        if last is not None and _dangles(last) and last.word not in _PREPOSITIONS:
             chunks[-1] += run
         else:
             chunks.append(run)
