@@ -4,8 +4,8 @@ A caption is built from clauses, each labelled identity or clothing as in the la
 the real captions (a noun-phrase subject such as "A tall woman" is identity; a pronoun stays with its
 verb, so "She carries a black backpack" is clothing). Variety comes from synonyms, the order of the
 clauses, where an attribute goes (subject, "with" phrase or its own sentence) and omitted attributes.
-Captions name only what the image shows: the face (glasses, beard) is left out of a back view and the
-shoes when an object hides the feet; hair, skin and build show from every side.
+Captions name only what the image shows: the face's details (glasses, beard) only when it faces the
+camera, the shoes unless an object hides the feet; hair, skin and build show from every side.
 
 The ground-truth parts are the caption's clauses of each kind in caption order, exact substrings of
 it: clauses of one sentence are joined by a space, sentences by ". ". Every phrase carries the factor

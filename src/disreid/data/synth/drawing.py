@@ -19,12 +19,13 @@ RGB = tuple[int, int, int]
 Point = tuple[float, float]
 Limb = tuple[Point, Point, Point]  # hip, knee, ankle or shoulder, elbow, wrist
 
+# Neighbouring tones differ in lightness by a third or more, more than the scene's light varies.
 SKIN_RGB: dict[str, RGB] = {
-    "pale": (250, 226, 210),
-    "light": (226, 180, 136),
-    "tan": (190, 132, 82),
-    "brown": (132, 84, 50),
-    "dark": (72, 46, 30),
+    "pale": (252, 230, 218),
+    "light": (222, 166, 124),
+    "tan": (172, 110, 64),
+    "brown": (118, 72, 42),
+    "dark": (60, 38, 26),
 }
 HAIR_RGB: dict[str, RGB] = {
     "black": (24, 20, 20),
@@ -66,7 +67,7 @@ GENDER_SHAPE: dict[str, dict[str, float]] = {
         "hip": 0.88,
         "limb": 0.84,
         "neck": 0.26,
-        "chest": 1.2,
+        "chest": 1.4,
     },
 }
 HEIGHT_SCALE = {"short": 0.86, "average": 1.0, "tall": 1.14}
@@ -74,6 +75,7 @@ BUILD_SCALE = {"slim": 0.8, "average": 1.0, "heavy": 1.3}
 EYE_RGB: RGB = (34, 26, 26)
 LENS_RGB: RGB = (22, 22, 28)
 BEARD_SHADOW: RGB = (20, 16, 14)
+GLINT_RGB: RGB = (200, 210, 225)  # light caught by a lens
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
 FAR_SHADE = 0.72  # limbs on the far side of a side view are in the body's shadow
@@ -164,9 +166,10 @@ class _Figure:
         self.shoulder = shape["shoulder"] * u * wide  # half widths, seen from the front
         self.waist = shape["waist"] * u * wide
         self.hip = shape["hip"] * u * wide
-        self.depth = 0.5 * u * wide  # half the chest depth, seen from the side
-        self.arm_w = 0.3 * u * (0.5 + 0.5 * wide) * shape["limb"]
-        self.leg_w = 0.42 * u * (0.5 + 0.5 * wide) * shape["limb"]
+        self.depth = 0.5 * u * wide**1.5  # half the chest depth, seen from the side: build shows most here
+        self.seat = self.depth * shape["hip"] / 0.76  # half the hips' depth in profile: a woman's are fuller
+        self.arm_w = 0.3 * u * (0.2 + 0.8 * wide) * shape["limb"]
+        self.leg_w = 0.42 * u * (0.2 + 0.8 * wide) * shape["limb"]
         self.torso = 2.45 * u * tall
         self.ankle_y = ground_y - 0.2 * u
         bones = (1.8 * u * tall, 1.75 * u * tall, 1.3 * u * tall, 1.2 * u * tall)  # thigh, shin, arm, forearm
@@ -293,7 +296,7 @@ class _Figure:
 
     def pelvis_and_skirt(self) -> None:
         u, lower, y = self.u, self.clothing["lower"], self.hip_y
-        left = self.cx - (self.depth if self.side_view else self.hip)
+        left = self.cx - (self.seat if self.side_view else self.hip)
         if lower in ("trousers", "jeans", "shorts"):
             self.polygon(self.mirrored([(left, y - 0.5 * u), (left, y + 0.25 * u)]), self.bottom_rgb)
         elif lower in ("skirt", "long skirt"):
@@ -306,7 +309,7 @@ class _Figure:
     def upper_garment(self) -> None:
         kind, top = self.clothing["upper"], self.shoulder_y
         hem_y = (self.hip_y + self.knee_y) / 2 if kind == "coat" else self.hip_y + 0.15 * self.u
-        hem = (1.25 if kind == "coat" else 1.02) * (self.depth if self.side_view else self.hip)
+        hem = (1.25 if kind == "coat" else 1.02) * (self.seat if self.side_view else self.hip)
         outline = self._side_torso(hem, hem_y) if self.side_view else self._front_torso(hem, hem_y)
         if kind == "tank top":  # bare shoulders under two straps
             self.polygon(outline, self.skin)
@@ -331,13 +334,16 @@ class _Figure:
     def _side_torso(self, hem: float, hem_y: float) -> list[Point]:
         cx, top, u, d = self.cx, self.shoulder_y, self.u, self.depth
         chest = self.shape["chest"]
+        belly = (
+            0.85 * BUILD_SCALE[self.identity["build"]] ** 0.5
+        )  # a heavy build's belly, a slim one's flat front
         return [
             self.at_body(-0.15, -0.05),
             (cx - 0.9 * d, top + 0.2 * u),
             (cx - 0.85 * d, self.waist_y),
             (cx - hem, hem_y),
             (cx + hem, hem_y),
-            (cx + 0.85 * d, self.waist_y),
+            (cx + belly * d, self.waist_y),
             (cx + chest * d, top + 0.8 * u),
             (cx + 0.6 * d, top + 0.1 * u),
             self.at_body(0.2, -0.05),
@@ -346,8 +352,14 @@ class _Figure:
     def garment_details(self, kind: str, hem_y: float) -> None:
         """Collars, zips, buttons and pockets: what tells a shirt from a jacket at a glance."""
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
-        if kind == "hoodie":  # the hood, behind the neck
-            self.ellipse(at(-0.35 if self.side_view else 0.0, 0.1), 0.45 * u, 0.3 * u, seam)
+        if kind == "hoodie":  # the hood: gathered round the neck in front, hanging down the back or behind
+            hood = {
+                "front": (at(0, 0.05), 0.6, 0.35),
+                "back": (at(0, 0.5), 0.6, 0.55),
+                "side": (at(-0.4, 0.3), 0.4, 0.5),
+            }
+            centre, rx, ry = hood[self.view]
+            self.ellipse(centre, rx * u, ry * u, seam)
         if kind == "shirt":  # a collar band, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
         if kind == "jacket":  # a ribbed hem, seen from every side
@@ -371,7 +383,9 @@ class _Figure:
         if kind in ("shirt", "coat"):
             for row in range(3 + (kind == "coat")):
                 self.ellipse(at(0.2 if kind == "coat" else 0.0, 0.6 + 0.5 * row), 0.09 * u, 0.09 * u, seam)
-        if kind == "hoodie":  # the front pocket
+        if kind == "hoodie":  # the drawstrings and the front pocket
+            for side in (-1, 1):
+                self.limb((at(side * 0.14, 0.25), at(side * 0.16, 1.0)), 0.08 * u, seam)
             pocket = [
                 (self.cx - 0.5 * self.waist, hem_y - 0.75 * u),
                 (self.cx - 0.7 * self.waist, hem_y - 0.15 * u),
@@ -391,10 +405,12 @@ class _Figure:
 
     def bag_on_body(self) -> None:
         u, at, bag, colour = self.u, self.at_body, self.clothing["bag"], self.bag_rgb
-        if bag == "backpack" and self.view == "front":  # only the straps show
+        if bag == "backpack" and self.view == "front":  # only the straps show, joined across the chest
             for side in (-1, 1):
                 top = (self.cx + side * 0.55 * self.shoulder, self.shoulder_y)
-                self.limb((top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.24 * u, colour)
+                self.limb((top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.32 * u, colour)
+            chest = (self.cx - 0.6 * self.shoulder, self.shoulder_y + 0.9 * u)
+            self.limb((chest, (self.cx + 0.6 * self.shoulder, chest[1])), 0.18 * u, colour)
         elif bag == "backpack":
             if self.side_view:
                 left, right = self.cx - self.depth - 0.6 * u, self.cx - 0.7 * self.depth
@@ -426,20 +442,18 @@ class _Figure:
         handle = [(x - 0.25 * u, y + 0.35 * u), (x, y), (x + 0.25 * u, y + 0.35 * u)]
         self.canvas.line(handle, fill=self.bag_rgb, width=self.line_width(0.1))
         self.canvas.rounded_rectangle(
-            (x - 0.45 * u, y + 0.3 * u, x + 0.45 * u, y + 1.05 * u), radius=0.1 * u, fill=self.bag_rgb
+            (x - 0.55 * u, y + 0.3 * u, x + 0.55 * u, y + 1.25 * u), radius=0.1 * u, fill=self.bag_rgb
         )
 
     # -- head ---------------------------------------------------------------------------------------------
 
     def hair_behind(self) -> None:
-        """Long hair and a ponytail seen from the front hang behind the neck and shoulders."""
-        style, at = self.identity["hair_style"], self.at_head
-        if style == "long":
+        """Long hair seen from the front hangs behind the neck and shoulders."""
+        if self.identity["hair_style"] == "long":
+            at = self.at_head
             self.polygon(
                 self.mirrored([at(-0.56, -0.2), (at(-0.66, 0)[0], self.shoulder_y + 0.9 * self.u)]), self.hair
             )
-        elif style == "ponytail":
-            self.polygon([at(0.3, -0.1), at(0.65, 0.2), at(0.55, 0.85), at(0.35, 0.5)], self.hair)
 
     def head_and_hair(self) -> None:
         u, at, style, view = self.u, self.at_head, self.identity["hair_style"], self.view
@@ -462,19 +476,30 @@ class _Figure:
             self.canvas.chord((*at(back - 0.54, -0.56), *at(back + 0.54, 0.34)), 180, 360, fill=self.hair)
         if self.side_view:
             self.ellipse(at(-0.31, -0.08), 0.28 * u, 0.4 * u, self.hair)
-        if style == "bun":
-            bun = {"front": at(0, -0.58), "back": at(0, -0.3), "side": at(-0.44, -0.38)}[view]
-            self.ellipse(bun, 0.3 * u, 0.28 * u, shade(self.hair, 0.85))
-        elif style == "ponytail" and view == "back":
-            self.limb((at(0, 0.1), (self.head[0], self.shoulder_y + 0.9 * u)), 0.24 * u, self.hair)
-        elif style == "ponytail" and self.side_view:
-            self.limb((at(-0.5, -0.1), at(-0.83, 0.75)), 0.24 * u, self.hair)
+        if style == "bun":  # high on the crown, so that it stands out of the head's outline from every side
+            bun = {"front": at(0, -0.62), "back": at(0, -0.55), "side": at(-0.5, -0.45)}[view]
+            self.ellipse(bun, 0.38 * u, 0.34 * u, shade(self.hair, 0.85))
+        elif style == "ponytail":
+            self.ponytail()
         elif style == "long":
             self.long_hair()
         if self.side_view:
             self.ellipse(at(-0.06, 0.05), 0.08 * u, 0.11 * u, shade(self.skin, 0.85))  # the ear
         if view != "back":
             self.face()
+
+    def ponytail(self) -> None:
+        """A thick tail with a tie: down the back, behind a profile, or over one shoulder from the front
+        (where, unlike long hair, it falls on one side only)."""
+        u, at = self.u, self.at_head
+        if self.view == "back":
+            tail = (at(0, 0.05), (self.head[0], self.shoulder_y + 1.1 * u))
+        elif self.side_view:
+            tail = (at(-0.55, -0.15), at(-0.95, 0.5), at(-0.9, 1.1))
+        else:
+            tail = (at(0.45, -0.2), at(0.62, 0.4), (at(0.55, 0)[0], self.shoulder_y + 1.0 * u))
+        self.limb(tail, 0.36 * u, self.hair)
+        self.ellipse(lerp(tail[0], tail[1], 0.3), 0.16 * u, 0.1 * u, shade(self.hair, 0.6))
 
     def long_hair(self) -> None:
         """Long hair over the back, or framing the face down to the shoulders."""
@@ -504,27 +529,28 @@ class _Figure:
             temple = (eyes[0][0] - 0.12 * u, at(-0.05 * s, 0)[0])
         else:
             eyes = [at(-0.2, 0.05), at(0.2, 0.05)]
-            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.52, -0.02), at(-0.5, 0.34), at(-0.22, 0.54)]
+            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.52, -0.02), at(-0.52, 0.36), at(-0.2, 0.64)]
             beard = self.mirrored(jaw, self.head[0])  # under the nose, up the sideburn, along the jaw
             mouth = [at(-0.13, 0.3), at(0.13, 0.3)]
             temple = (eyes[0][0] + 0.12 * u, eyes[1][0] - 0.12 * u)  # the bridge between the lenses
-        if identity["beard"] == "beard":  # darker than the hair, as stubble and shadow make it look
-            self.polygon(beard, mix(self.hair, BEARD_SHADOW, 0.45))
+        if identity["beard"] == "beard":  # the hair's colour in shadow, and a chin fuller than the face's
+            self.polygon(beard, mix(self.hair, BEARD_SHADOW, 0.2))
         self.canvas.line(mouth, fill=mix(self.skin, (130, 40, 40), 0.5), width=line)
         # Eyewear is drawn larger than life, as a dark band (sunglasses) or bright lenses in a thick dark
         # frame (glasses), so that it still shows on a face a dozen pixels high.
-        frame = self.line_width(0.07)
+        frame = self.line_width(0.09)
         for x, y in eyes:
             self.ellipse((x, y), 0.06 * u, 0.06 * u, EYE_RGB)
             self.canvas.line(
                 [(x - 0.1 * u, y - 0.12 * u), (x + 0.1 * u, y - 0.13 * u)], fill=self.hair, width=line
             )
             lens = (x - 0.2 * u, y - 0.14 * u, x + 0.2 * u, y + 0.14 * u)
-            if identity["eyewear"] == "sunglasses":
+            if identity["eyewear"] == "sunglasses":  # dark lenses that catch the light, seen on any skin
                 self.canvas.ellipse(lens, fill=LENS_RGB)
+                self.ellipse((x - 0.07 * u, y - 0.05 * u), 0.06 * u, 0.04 * u, GLINT_RGB)
             elif identity["eyewear"] == "glasses":
                 self.canvas.ellipse(
-                    lens, fill=mix(self.skin, (255, 255, 255), 0.6), outline=LENS_RGB, width=frame
+                    lens, fill=mix(self.skin, (255, 255, 255), 0.75), outline=LENS_RGB, width=frame
                 )
                 self.ellipse((x, y), 0.05 * u, 0.05 * u, EYE_RGB)
         if identity["eyewear"] != "none":
