@@ -275,6 +275,59 @@ _spec.loader.exec_module(benchmark)
             "She stands near a table touching a black bag.",
             ("She stands near a table touching", "a black bag"),
         ),
+        # a relative clause that does something opens a phrase; one that says how the hair is does not
+        (
+            "The woman walking that is carrying a red bag wears a dress.",
+            ("The woman walking", "that is carrying a red bag wears a dress"),
+        ),
+        (
+            "She has black hair that is worn in a ponytail.",
+            ("She has black hair that is worn in a ponytail", ""),
+        ),
+        # a preposition before another that has an object is a particle: it stays with the verb
+        ("The man is walking around with a black bag.", ("The man is walking around", "with a black bag")),
+        (
+            "He wears glasses and is slightly hunched over with a blue shirt on.",
+            ("He wears glasses and is slightly hunched over", "with a blue shirt on"),
+        ),
+        # actions with their objects: aiming, sweeping, a drink in use (a drink bottle held is carried)
+        ("A man in a suit aiming a camera.", ("A man, aiming a camera", "in a suit")),
+        ("She holds a broom and sweeps the floor.", ("sweeps the floor", "She holds a broom")),
+        (
+            "A man in a blue shirt drinking from a water bottle.",
+            ("A man, drinking from a water bottle", "in a blue shirt"),
+        ),
+        ("He is holding an orange drink bottle.", ("", "He is holding an orange drink bottle")),
+        # hands placed over the middle of a garment are a posture, the garment after "of" is worn
+        (
+            "She clasps her hands over the center of her skirt.",
+            ("She clasps her hands over the center", "of her skirt"),
+        ),
+        # hair held back is how the hair is worn, not a thing carried
+        (
+            "Her hair is held back from her face with a headband.",
+            ("Her hair is held back from her face", "with a headband"),
+        ),
+        # what is worn or not: a garment that reaches the floor, a men's shirt, clothes misspelt, bare feet, a
+        # heel, stripes that run down a garment, a baby pushed in a carriage (like a stroller)
+        (
+            "A woman in a long skirt that touches the floor.",
+            ("A woman", "in a long skirt that touches the floor"),
+        ),
+        ("A man wearing a white mens dress shirt.", ("A man", "wearing a white mens dress shirt")),
+        ("This man has white cloths on.", ("This man", "has white cloths on")),
+        (
+            "The man is barefoot and is carrying a black bag.",
+            ("The man", "is barefoot and is carrying a black bag"),
+        ),
+        ("She wears black shoes with a tall heel.", ("", "She wears black shoes with a tall heel")),
+        (
+            "He wears grey pants with white stripes running down the sides.",
+            ("", "He wears grey pants with white stripes running down the sides"),
+        ),
+        ("She is pushing a baby in a carriage.", ("", "She is pushing a baby in a carriage")),
+        # cheeks are the face's
+        ("She has full rosy cheeks and red shoes.", ("She has full rosy cheeks", "red shoes")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

@@ -59,9 +59,9 @@ _SHADES = _any(_COLOURS, "dark", "light", "bright", "deep", "pale", "mostly", "p
 # "long, dark brown hair" or "thick rimmed black glasses" is not a garment colour.
 _HAIR_NOUNS = _any(r"hair\w*", r"pony[\s-]?tails?", "pigtails?", "braids?", "buns?", "bangs")
 _FACE_NOUNS = _any(
-    _HAIR_NOUNS, "beards?", "skin", "complexion", "eyes", "eyebrows", "(?:eye|sun)?glasses", "eyeglass",
-    "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers", "lipstick", r"lip\s?gloss", "make-?up",
-    "mascara", r"eye\s?(?:liner|shadow)",
+    _HAIR_NOUNS, "beards?", "skin", "complexion", "eyes", "eyebrows", "cheeks", "(?:eye|sun)?glasses",
+    "eyeglass", "mustaches?", "moustaches?", "goatees?", "sideburns", "whiskers", "lipstick", r"lip\s?gloss",
+    "make-?up", "mascara", r"eye\s?(?:liner|shadow)",
 )  # fmt: skip
 _FACE_MODIFIERS = _any(
     _SHADES, "blond(?:e)?", "and", "or", "long", "short", "medium", "very", "straight", "curly", "wavy",
@@ -100,7 +100,7 @@ _IDENTITY = _any(
     "texting", "chatting", "eating", "drinking", "reading", "posture", "pos(?:es?|ing)", "fists?",
     r"climb\w*", r"point(?:s|ing)", r"gestur\w*", r"danc\w*", "wav(?:es|ing)", "us(?:es|ing)", r"exit\w*",
     "enter(?:s|ing)", r"approach\w*", r"hurr\w*", r"rush\w*", "sweep(?:s|ing)", "stroll(?:s|ing)?",
-    "jump(?:s|ing|ed)?",
+    "jump(?:s|ing|ed)?", "aim(?:s|ing)",
 )  # fmt: skip
 
 _CLOTHING = _any(
@@ -112,16 +112,16 @@ _CLOTHING = _any(
     "(?:mini)?skirts?", "pants", "trousers", "slacks", "(?:blue)?jeans?", "denims?", "shorts", "leggings",
     "tights", "capris", "pantyhose", "stockings", "socks", "overalls", "jumpsuits?", "rompers?",
     "tracksuits?", "(?:sweat|track)pants", "joggers", "chinos", "bottoms", "turtlenecks?", "aprons?",
-    "veils?", "shawls?", "ponchos?", "capes?", "clothes", "clothing", "outfits?", "attire", "garments?",
+    "veils?", "shawls?", "ponchos?", "capes?", "cloth(?:e?s)?", "clothing", "outfits?", "attire", "garments?",
     "apparel", "dressed", "clad",
     # footwear
-    "shoes?", "sneakers?", "trainers", "boots?", "sandals?", "heels", "slippers?", "loafers?", "flats",
-    "pumps", r"flip[-\s]?flops?", "footwear", "soles?", "laces?", "clogs",
+    "shoes?", "sneakers?", "trainers", "boots?", "sandals?", "heels?", "slippers?", "loafers?", "flats",
+    "pumps", r"flip[-\s]?flops?", "footwear", "barefoot(?:ed)?", "soles?", "laces?", "clogs",
     # bags and carried things
     "bags?", r"(?:back|book|school|hand)\s?(?:bag|pack)s?", "knapsacks?", "rucksacks?", "purses?",
     "satchels?", "pocketbooks?", "totes?", "briefcases?", "suitcases?", "luggage", "wallets?", "pouch(?:es)?",
-    "clutch(?:es)?", "umbrellas?", "parasols?", "strollers?", "prams?", "carts?", "trolleys?", "trays?",
-    "bottles?", "cups?", "mugs?", "(?:note)?books?", "folders?", "box(?:es)?", "laptops?", "canes?",
+    "clutch(?:es)?", "umbrellas?", "parasols?", "strollers?", "prams?", "carriages?", "carts?", "trolleys?",
+    "trays?", "bottles?", "cups?", "mugs?", "(?:note)?books?", "folders?", "box(?:es)?", "laptops?", "canes?",
     "crutch(?:es)?", "balls?", "basketballs?", "toys?", "dolls?", "flowers?", "drinks?", "packages?",
     # headwear and accessories
     "hats?", "caps?", "beanies?", "helmets?", "berets?", "visors?", r"(?:head\s?)?scar(?:f|ves)",
@@ -173,6 +173,12 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bwith\s+(?!(?:his|her|their)\b)(?:\w+\s+){1,3}?on\s+(?:it|them|the\s+(?:front|back|chest|sleeves?))\b"
             r"(?!\s+of\s+(?:his|her|their)\b)",
         ),
+        # stripes and buttons run down a garment, the person does not: "white stripes running down the front"
+        (
+            "clothing",
+            True,
+            r"\b(?:stripes?|lines?|buttons?|zippers?)\s+(?:run(?:s|ning)?|go(?:es|ing)?)\s+(?:down|along|across|up)\b",
+        ),
         # an accessory worn in the hair: "a white bow near the top of her hair", "a bow in her ponytail"
         (
             "clothing",
@@ -209,6 +215,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:held|\w+ed)\s+)?(?:up\s+)?(?:to|at|against|by)\s+(?:(?:his|her|their)\s+)?(?:(?:left|right)\s+)?"
             r"(?:ears?|face|mouth|eyes?)(?:\s+level)?\b",
         ),
+        # so is a drink in use: "drinking from a water bottle" (a bottle merely held is carried)
+        (
+            "identity",
+            True,
+            r"\b(?:drink(?:s|ing)|sip(?:s|ping))\s+(?:from\s+)?(?:(?:a|an|the|his|her|their|some)\s+)?(?:\w+\s+){0,2}?"
+            r"(?:bottles?|cups?|mugs?|cans?|drinks?|straws?)\b",
+        ),
         # holding on to one's own garment is a gesture: "holding on to the right side of her jacket",
         # "grabbing his pants"
         (
@@ -217,6 +230,15 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\b(?:hold\w*\s+on\s*to|grab(?:s|bing|bed)?)\s+(?:\w+\s+){0,5}?(?:his|her|their)\s+(?:\w+\s+)?"
             r"(?:(?:jacket|coat|shirt|top|blouse|sweater|cardigan|skirt|dress|hood|collar)s?"
             r"|pants|jeans|shorts|trousers)\b",
+        ),
+        # a garment long enough to reach the floor: "a skirt that is full length and touches the floor"
+        ("clothing", True, r"\b(?:touch|reach|brush)(?:es|ing)\s+the\s+(?:floor|ground)\b"),
+        # a child pushed in a carriage is the carriage pushed, like a stroller: "pushing a baby in a carriage"
+        (
+            "clothing",
+            True,
+            r"\bpush(?:es|ing)?\s+(?:\w+\s+){0,3}?in\s+(?:a|an|the|his|her|their)\s+(?:\w+\s+)?"
+            r"(?:strollers?|prams?|carriages?|buggy|buggies|wheelchairs?|carts?)\b",
         ),
         # reaching or looking into a bag, or touching one, is an action, the bag is still carried: "digging
         # into | her bag", "touching | a black luggage bag"
@@ -246,7 +268,8 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             "identity",
             True,
             rf"\b{_OWNER}hands?\s+{_STATE}(?:on|in|into|behind|at|over|near|by)\s+(?:\w+\s+){{0,3}}?"
-            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?)(?:\s+pockets?)?\b",
+            r"(?:pockets?|head|hips?|waist|back|face|chest|mouth|sides?|rail(?:ing)?|knees?|cent(?:er|re)|middle)"
+            r"(?:\s+pockets?)?\b",
         ),
         (
             "identity",
@@ -318,13 +341,16 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             rf"\b{_FACE_NOUNS}(?:\s+tone)?\s+(?:is|are|was|were|looks?)\s+(?:{_FACE_MODIFIERS}[\s,]+){{0,3}}"
             rf"(?!(?:and|or)\b){_FACE_MODIFIERS}\b",
         ),
-        # how the hair is worn: "wears her hair down" ("down" is no preposition here), "her hair is up"
+        # how the hair is worn: "wears her hair down" ("down" is no preposition here), "her hair is up", "hair
+        # is held back" (held, but not carried)
         (
             "identity",
             True,
-            rf"\b{_HAIR_NOUNS}\s+{_STATE}(?:down|up|back|loose)\b",
+            rf"\b{_HAIR_NOUNS}\s+{_STATE}(?:(?:held|pulled|tied|pinned|swept|brushed)\s+)?(?:down|up|back|loose)\b",
         ),
         ("other", False, rf"\b{_OTHER}\b"),
+        # a garment's cut, not the person: "a white mens button up shirt", "women's shoes"
+        ("clothing", True, rf"\b(?:m[ae]n'?s|wom[ae]n'?s)(?=\s+{_CLOTHING}{_END})"),
         ("identity", True, rf"\b{_IDENTITY}{_END}"),
         ("clothing", True, rf"\b{_CLOTHING}{_END}"),
         # weak: a build word is the person's unless a garment after it takes it ("a thin black belt")
@@ -350,6 +376,7 @@ _FACE_NOUN = re.compile(_FACE_NOUNS, re.IGNORECASE)
 
 # Where a chunk whose cues disagree may be cut: before these words...
 _CONJUNCTIONS = _words("and but while whilst who plus no there")
+_RELATIVES = _words("that which")
 _PREPOSITIONS = _words(
     "with without in on onto over under underneath beneath across around into inside outside by near next "
     "beside aside from behind along at toward towards through past down against between among"
@@ -362,7 +389,7 @@ _VERBS = _BE | _words(
     "runs sits stood sat leans turns steps crosses climbs points waves exits enters approaches hurries "
     "strolls jumps touches dressed clad pulls pushes rides talks bends wearing carrying holding pulling "
     "pushing dragging walking running jogging standing sitting looking talking using texting riding crossing "
-    "waiting turning smoking reading eating drinking playing touching"
+    "waiting turning smoking reading eating drinking playing touching sweeps sweeping aims aiming"
 )
 # ...but not before a verb whose subject is one of these (or that follows an auxiliary or a determiner).
 _NOT_SUBJECTS = (
@@ -591,6 +618,16 @@ def _runs_on(previous: _Token, token: _Token) -> bool:
     )
 
 
+def _is_particle(tokens: list[_Token], i: int) -> bool:
+    """Whether the preposition tokens[i] has no object of its own: a conjunction follows ("has a backpack on
+    and ..."), or another preposition that has one ("is walking around | with a bag")."""
+    if tokens[i].word not in _PREPOSITIONS:
+        return False
+    following = [token.word for token in tokens[i + 1 : i + 3]] + ["", ""]
+    has_object = following[1] not in _CONNECTORS | {""}
+    return following[0] in _CONNECTORS or (following[0] in _PREPOSITIONS and has_object)
+
+
 def _opens_clause(tokens: list[_Token], i: int) -> bool:
     """Whether a new attribute phrase may start at tokens[i] (used only inside mixed chunks)."""
     token, previous = tokens[i], tokens[i - 1].word
@@ -621,8 +658,12 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if word == "and":  # "blue and white shirt" is one garment
         following = tokens[i + 1].word if i + 1 < len(tokens) else ""
         return not (_SHADE.fullmatch(previous) and _SHADE.fullmatch(following))
-    if word in _PREPOSITIONS:  # not a particle ("has a backpack on and ..."), nor an action's plain object
-        return i + 1 < len(tokens) and tokens[i + 1].word not in _CONNECTORS and not _keeps_object(tokens, i)
+    if word in _RELATIVES:  # a clause that does something: "The man walking | that is carrying a bag", not
+        # one that says how a thing is ("hair that is worn in a ponytail")
+        later = [token.word for token in tokens[i + 1 : i + 3]] + [""]
+        return later[0] in _VERBS - _BE or (later[0] in _BE and later[1] in _VERBS)
+    if word in _PREPOSITIONS:  # not a particle, nor an action's plain object
+        return i + 1 < len(tokens) and not _is_particle(tokens, i) and not _keeps_object(tokens, i)
     if word in _CONJUNCTIONS:
         return True
     if word in _PRONOUNS:
@@ -683,13 +724,16 @@ def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
 def _sentence_clauses(text: str, sentence: list[_Token]) -> list[Clause]:
     """Cut a sentence into chunks, then into labelled pieces; same-label pieces of a chunk merge."""
     pieces: list[tuple[int, list[_Token]]] = []  # (chunk index, words)
+    particles: set[int] = set()  # a piece ending in one is whole: "is slightly hunched over | with a bag"
     for index, chunk in enumerate(_chunks(sentence)):
+        particles |= {token.start for i, token in enumerate(chunk) if _is_particle(chunk, i)}
         for piece in _pieces(chunk):
             while piece and piece[0].word in _CONNECTORS:
                 piece = piece[1:]
             if piece:
                 pieces.append((index, piece))
-    labels = _fill([_label(words) for _, words in pieces], [_dangles(words[-1]) for _, words in pieces])
+    dangling = [_dangles(words[-1]) and words[-1].start not in particles for _, words in pieces]
+    labels = _fill([_label(words) for _, words in pieces], dangling)
     clauses: list[Clause] = []
     previous_chunk = None
     for (index, words), label in zip(pieces, labels, strict=True):
