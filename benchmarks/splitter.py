@@ -18,8 +18,9 @@ captions of the tests, and real CUHK-PEDES validation captions labelled by hand 
 80 for development, 40 first held out and since seen (so development now), 100 more for development, 100
 held out the second time and since seen (development now), 100 more for development, 100 held out the
 third time and since seen (development now), 200 held out the fourth time and since seen (development
-now), 200 held out the fifth time and since seen (development now), and 250 held out the sixth time, scored
-once when the splitter was done. Prints the figures of every set and writes benchmarks/results/splitter.json.
+now), 200 held out the fifth time and since seen (development now), 250 held out the sixth time and since
+seen (development now), and 250 held out the seventh time, scored once when the splitter was done. Prints
+the figures of every set and writes benchmarks/results/splitter.json.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ VAL_DEV3 = DATA / "cuhk_pedes_val_labelled_dev3.jsonl"
 VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"  # seen since: development now
 VAL_HELDOUT4 = DATA / "cuhk_pedes_val_labelled_heldout4.jsonl"  # seen since: development now
 VAL_HELDOUT5 = DATA / "cuhk_pedes_val_labelled_heldout5.jsonl"  # seen since: development now
-VAL_HELDOUT6 = DATA / "cuhk_pedes_val_labelled_heldout6.jsonl"
+VAL_HELDOUT6 = DATA / "cuhk_pedes_val_labelled_heldout6.jsonl"  # seen since: development now
+VAL_HELDOUT7 = DATA / "cuhk_pedes_val_labelled_heldout7.jsonl"
 RESULTS = Path(__file__).parent / "results"
 THRESHOLD = 0.8
 
@@ -135,6 +137,7 @@ def main() -> None:
         "val-heldout4": VAL_HELDOUT4,
         "val-heldout5": VAL_HELDOUT5,
         "val-heldout6": VAL_HELDOUT6,
+        "val-heldout7": VAL_HELDOUT7,
     }
     results = {name: score(read_jsonl(path)) for name, path in sets.items()}
     print(
