@@ -416,7 +416,13 @@ def test_accuracy_targets(path: Path) -> None:
 # center of" her skirt, hair "held back from her face", "sweeps the street", "is walking around" with a bag)
 # and 5 of 756 clothing spans (a skirt that "touches the floor", a "mens button up shirt", "white cloths",
 # "pushing a baby in a carriage", "is barefoot"), with no empty identity part and one word ("street")
-# dropped.
+# dropped. It was then seen too, and the splitter of the seventh round places all its spans. The seventh
+# (250) scored 98.7 % identity, 99.3 % clothing: it missed 4 of 316 identity spans ("white, salt & pepper
+# hair", an arm "raised in front of her" before a held drink, "is clutched to another person", "looking
+# down at a book") and 5 of 744 clothing spans (a bag "in her lifted left hand at chest level" and the
+# object it contains, "The dark blue shirt that this man wears", "some sort of photo on the front" of a
+# top, "a tight fitting, blue body suit"), with no empty identity part and 7 words dropped (the clutching
+# clause, which goes with the other person, and the photo print, read as a viewpoint).
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -428,7 +434,8 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_HELDOUT3, 98, 0),
         (benchmark.VAL_HELDOUT4, 98, 0),
         (benchmark.VAL_HELDOUT5, 98, 0),
-        (benchmark.VAL_HELDOUT6, 97, 0),
+        (benchmark.VAL_HELDOUT6, 98, 0),
+        (benchmark.VAL_HELDOUT7, 98, 0),
     ],
     ids=[
         "dev",
@@ -440,6 +447,7 @@ def test_accuracy_targets(path: Path) -> None:
         "held-out4",
         "held-out5",
         "held-out6",
+        "held-out7",
     ],
 )
 def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
@@ -462,7 +470,8 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_HELDOUT3, 0),
         (benchmark.VAL_HELDOUT4, 0),
         (benchmark.VAL_HELDOUT5, 0),
-        (benchmark.VAL_HELDOUT6, 1),
+        (benchmark.VAL_HELDOUT6, 0),
+        (benchmark.VAL_HELDOUT7, 7),
     ],
     ids=[
         "labelled",
@@ -475,6 +484,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         "held-out4",
         "held-out5",
         "held-out6",
+        "held-out7",
     ],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:
