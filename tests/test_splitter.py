@@ -328,6 +328,53 @@ _spec.loader.exec_module(benchmark)
         ("She is pushing a baby in a carriage.", ("", "She is pushing a baby in a carriage")),
         # cheeks are the face's
         ("She has full rosy cheeks and red shoes.", ("She has full rosy cheeks", "red shoes")),
+        # a run of colours alone, or one that ends in "fitting", describes the noun after the comma
+        (
+            "grey, salt & pepper hair and a black coat",
+            ("grey, salt & pepper hair", "a black coat"),
+        ),
+        ("A girl in a loose fitting, red sweater.", ("A girl", "in a loose fitting, red sweater")),
+        # a place by the person ("in front of him") stays with what it places; the verb after it opens
+        (
+            "His right arm is bent in front of him holding a coffee cup.",
+            ("His right arm is bent in front of him", "holding a coffee cup"),
+        ),
+        ("He holds a red box in front of him.", ("", "He holds a red box in front of him")),
+        # a thing in the hand at chest level, or hanging from a bent arm, is carried, not a posture
+        (
+            "She holds a phone in her raised right hand at chest level.",
+            ("", "She holds a phone in her raised right hand at chest level"),
+        ),
+        ("She carries a purse from her bent elbow.", ("", "She carries a purse from her bent elbow")),
+        # holding on to another person is an action, the other person with it
+        (
+            "The boy is hugging another child and wears a green coat.",
+            ("The boy is hugging another child", "wears a green coat"),
+        ),
+        # a person named inside a garment's relative clause is not the subject
+        (
+            "The red jacket that the woman wears has a hood.",
+            ("", "The red jacket that the woman wears has a hood"),
+        ),
+        # a photo on a garment is a print, not the picture taken
+        (
+            "A shirt with some sort of photo on the front.",
+            ("", "A shirt with some sort of photo on the front"),
+        ),
+        # what the person looks at is part of the looking, not a thing carried
+        (
+            "The woman is looking down at a magazine while wearing a long coat.",
+            ("The woman is looking down at a magazine", "while wearing a long coat"),
+        ),
+        # a strap runs over the body, the person does not; a build word before a garment is the garment's
+        ("A thin strap runs over her back.", ("", "A thin strap runs over her back")),
+        ("A black strap, runs over his back.", ("", "A black strap, runs over his back")),
+        # "as" opens a clause when a subject and its verb follow; a drinking glass is carried
+        (
+            "She regrets wearing purple as the weather has become hotter.",
+            ("She regrets", "wearing purple"),
+        ),
+        ("He is carrying a drinking glass and a bag.", ("", "He is carrying a drinking glass and a bag")),
     ],
 )
 def test_split_caption(caption: str, expected: tuple[str, str]) -> None:

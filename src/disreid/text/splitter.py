@@ -142,8 +142,11 @@ _CLOTHING = _any(
 _OTHER = _any(
     r"from\s+(?:the\s+)?(?:back|behind|front|side|rear|above|distance)", r"views?", "viewed",
     r"seen(?!\s+(?:with|wearing|carrying|holding)\b)",  # "can be seen with a bag" is not a viewpoint
-    "visible", r"photo\w*", "pictured", "blurr?(?:y|ed)", "background", "foreground", "streets?", "roads?",
-    "sidewalks?", "pavement", "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
+    # a photo is the picture taken ("A photo of", "photographed"; "this photo" above), not one printed on a
+    # garment ("a top with some sort of photo on the front")
+    "visible", r"photo(?:graph)?(?=\s+of\b)", "photographed", r"in\s+a\s+photo(?:graph)?", "pictured",
+    "blurr?(?:y|ed)", "background", "foreground", "streets?", "roads?", "sidewalks?", "pavement",
+    "buildings?", "rooms?", "crowd", "weather", "bus", "cars?",
     r"(?:an)?other\s+(?:person|people|man|woman|pedestrian|girl|boy)", r"each\s+other", "people",
     "someone", "somebody", r"(?:fac|turn)(?:es|ed|ing)?\s+away",
     r"fac(?:es|ed|ing)\s+(?:to(?:wards?)?\s+)?(?:the\s+)?(?:left|right|front|forward|camera|viewer)",
@@ -160,11 +163,13 @@ _OWNER = r"(?:(?:both|one|his|her|their|the)\s+){0,2}(?:(?:left|right)\s+)?"  # 
 _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
     (label, strong, re.compile(pattern, re.IGNORECASE))
     for label, strong, pattern in [
-        # things named with a word that is otherwise identity: "a walking stick", "shopping covers" (bags)
+        # things named with a word that is otherwise identity: "a walking stick", "shopping covers" (bags), "a
+        # drinking glass"
         (
             "clothing",
             True,
-            r"\b(?:hair\s?(?:band|clip|tie|pin|bow|scrunchie)s?|walking\s+sticks?|(?:shopping|plastic|paper)\s+covers?)\b",
+            r"\b(?:hair\s?(?:band|clip|tie|pin|bow|scrunchie)s?|walking\s+sticks?|(?:shopping|plastic|paper)\s+covers?"
+            r"|drinking\s+(?:glass(?:es)?|cups?|bottles?))\b",
         ),
         # a print on a garment: "a shirt with people on it", "with a face on the front"
         (
@@ -173,11 +178,13 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bwith\s+(?!(?:his|her|their)\b)(?:\w+\s+){1,3}?on\s+(?:it|them|the\s+(?:front|back|chest|sleeves?))\b"
             r"(?!\s+of\s+(?:his|her|their)\b)",
         ),
-        # stripes and buttons run down a garment, the person does not: "white stripes running down the front"
+        # stripes, buttons and straps run down a garment or over the body, the person does not: "white stripes
+        # running down the front", "A black strap, runs over her back"
         (
             "clothing",
             True,
-            r"\b(?:stripes?|lines?|buttons?|zippers?)\s+(?:run(?:s|ning)?|go(?:es|ing)?)\s+(?:down|along|across|up)\b",
+            r"\b(?:stripes?|lines?|buttons?|zippers?|straps?)[\s,]+(?:run(?:s|ning)?|go(?:es|ing)?)\s+"
+            r"(?:down|along|across|up|over)\b",
         ),
         # an accessory worn in the hair: "a white bow near the top of her hair", "a bow in her ponytail"
         (
@@ -195,6 +202,14 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"(?:(?:that|which)\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?cover\w*|on|over|across)\s+(?:his|her|their)\s+(?:\w+\s+)?"
             r"(?:mouth|face|nose|eyes|chin|cheeks|neck|forehead|head|hair)\b",
         ),
+        # the person named inside a garment's relative clause is not the sentence's subject: "The dark blue
+        # shirt that this man wears has a grid pattern on it"
+        (
+            "clothing",
+            True,
+            rf"\b{_CLOTHING}\s+(?:that|which)\s+(?:(?:the|this|a|an)\s+)?(?:\w+\s+)?{_PERSONS}\s+"
+            r"(?:is\s+|was\s+)?(?:wears|wore|wearing|has\s+on|had\s+on|is\s+dressed\s+in)\b",
+        ),
         ("other", False, r"\b(?:the|this|that)\s+(?:image|picture|photo(?:graph)?)\b"),
         # a hand or arm held is an action, a thing held is carried: "holding hands", "holds his left arm up"
         (
@@ -202,6 +217,15 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             True,
             r"\bhold\w*\s+(?:(?:the|his|her|their|a|an|\w+'s)\s+)?(?:\w+\s+)?(?:hands?|arms?)\b"
             r"(?!\s*-?\s*(?:bag|held))",
+        ),
+        # holding on to another person is an action, the other person with it (not the scene's other people):
+        # "is clutched to another person", "hugging a child"
+        (
+            "identity",
+            True,
+            r"\b(?:clutch(?:es|ed|ing)?|hug(?:s|ged|ging)?|embrac(?:es?|ed|ing)|cling(?:s|ing)?|clung|cuddl\w+)\s+"
+            rf"(?:(?:to|onto|with)\s+)?(?:(?:(?:an)?other|a|an|the|his|her|their)\s+)?(?:\w+\s+)?"
+            rf"(?:{_PERSONS}|people|someone|somebody|friend|partner|baby)\b",
         ),
         # a phone or headphones in use is an action (identity); a phone merely held is carried (clothing)
         (
@@ -255,13 +279,21 @@ _CUES: list[tuple[Label, bool, re.Pattern[str]]] = [
             r"\bfac(?:es|ing)\s+(?:a|an|the)\s+(?:\w+\s+){0,2}?"
             r"(?:racks?|shel(?:f|ves)|walls?|windows?|doors?|counters?|mirrors?)\b",
         ),
-        # a thing held in the hand or by the arm at one's side is carried, not a posture: "her phone in her
-        # left hand by her side", "an object by his arm on his left side"
+        # a thing held in the hand or by the arm, at one's side or at chest level, is carried, not a posture:
+        # "her phone in her left hand by her side", "a bag in her lifted left hand at chest level"
         (
             "clothing",
             True,
-            rf"\b(?:in|by|under)\s+(?=(?:both|one|his|her|their|the)\b){_OWNER}(?:hands?|arms?)\s+"
-            rf"(?:by|at|on)\s+{_OWNER}sides?\b",
+            rf"\b(?:in|by|under)\s+(?=(?:both|one|his|her|their|the)\b){_OWNER}(?:\w+ed\s+)?{_OWNER}"
+            rf"(?:hands?|arms?)\s+(?:by|at|on|near|against)\s+{_OWNER}"
+            r"(?:sides?|chest|waist|hips?|stomach|shoulders?)(?:\s+(?:level|height))?\b",
+        ),
+        # a thing hangs from the arm however the arm is held: "a handbag from her bent elbow"
+        (
+            "clothing",
+            True,
+            r"\b(?:from|on|over|under|in|around)\s+(?:his|her|their)\s+(?:bent|raised|lifted|crooked|folded)\s+"
+            r"(?:(?:left|right)\s+)?(?:arms?|elbows?|forearms?|wrists?)\b",
         ),
         # posture: hands in pockets, arms by the side, bent legs, head down
         (
@@ -383,6 +415,7 @@ _PREPOSITIONS = _words(
 )
 _PRONOUNS = _words("he she they he's she's they're")
 _POSSESSIVES = _words("his her their")
+_OBJECTS = _words("him her them himself herself themselves")
 _BE = _words("is are was were")
 _VERBS = _BE | _words(
     "has have had wears wore wear carries carried carry holds held hold appears seems looks walks stands "
@@ -423,7 +456,7 @@ _DANGLING = (
     | _VERBS
     | _words(
         "a an the his her their of pair long short dark light pale bright deep medium very thick loose "
-        "tight baggy big small large little colored coloured"
+        "tight baggy big small large little colored coloured fitting fitted"
     )
 )
 
@@ -534,6 +567,27 @@ def _with_defaults(tokens: list[_Token]) -> list[_Token]:
     return known
 
 
+def _looked_at(tokens: list[_Token]) -> list[_Token]:
+    """What the person looks at is part of the looking, not a thing worn or carried ("is looking down at a
+    book", "looking at the ground"): the words of its phrase take the looking's cue."""
+    looked: list[_Token] = []
+    cue = None
+    for token in tokens:
+        if cue is not None and token.word not in _PHRASE_ENDS | _PREPOSITIONS and token.word.isalnum():
+            token = token._replace(cue=cue)
+        else:
+            cue = None
+        if (
+            token.word == "at"
+            and token.cue is not None
+            and token.cue.label == "identity"
+            and token.cue.end == token.end
+        ):
+            cue = token.cue
+        looked.append(token)
+    return looked
+
+
 def _tokens(text: str) -> list[_Token]:
     """Words and punctuation, each word with the cue it belongs to; glued words are cut apart."""
     owner, ends = _find_cues(text)
@@ -545,7 +599,7 @@ def _tokens(text: str) -> list[_Token]:
             cues = [cue for cue in owner[a:b] if cue is not None]
             strong = [cue for cue in cues if cue.strong]
             tokens.append(_Token(a, b, text[a:b].lower(), (strong or cues or [None])[-1]))
-    return _with_defaults(tokens)
+    return _looked_at(_with_defaults(tokens))
 
 
 def _dangles(token: _Token) -> bool:
@@ -628,6 +682,24 @@ def _is_particle(tokens: list[_Token], i: int) -> bool:
     return following[0] in _CONNECTORS or (following[0] in _PREPOSITIONS and has_object)
 
 
+def _is_object(tokens: list[_Token], i: int) -> bool:
+    """Whether tokens[i] is the person as the object of a preposition ("in front of her"), not a possessive
+    (used where no noun follows it)."""
+    return tokens[i].word in _OBJECTS and i > 0 and tokens[i - 1].word in _PREPOSITIONS | {"of"}
+
+
+def _places_by_person(tokens: list[_Token], i: int) -> bool:
+    """Whether the preposition tokens[i] only says where a thing is from the person ("raised in front of her",
+    "behind him"): its object is the person, so it describes what comes before it. "her" is the person, not
+    a possessive, when no noun follows it ("in front of her holding a drink")."""
+    j = i + 1
+    if [token.word for token in tokens[j : j + 2]] in (["front", "of"], ["back", "of"]):
+        j += 2
+    if j >= len(tokens) or tokens[j].word not in _OBJECTS:
+        return False
+    return j + 1 == len(tokens) or tokens[j + 1].word in _CONJUNCTIONS or _is_verb(tokens, j + 1)
+
+
 def _opens_clause(tokens: list[_Token], i: int) -> bool:
     """Whether a new attribute phrase may start at tokens[i] (used only inside mixed chunks)."""
     token, previous = tokens[i], tokens[i - 1].word
@@ -636,8 +708,13 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         return False  # never inside a cue phrase
     if cue is not None and cue.strong and cue.start == token.start and cue.end > token.end:
         # a phrase such as "arm at down near his sides", unless a conjunction opened it ("while looking on")
-        # or it is the noun of a determiner ("holds a | phone up to her ear" is no cut)
-        return previous not in _CONJUNCTIONS | _ARTICLES | _POSSESSIVES
+        # or it is the noun of a determiner or a modifier ("holds a | phone up to her ear", "A thin | stripe
+        # runs down the front" are no cuts)
+        before = tokens[i - 1].cue
+        modifier = bool(_SHADE.fullmatch(previous)) or (
+            before is not None and not before.strong and before.label == "identity"  # "thin", "tall"
+        )
+        return previous not in _CONJUNCTIONS | _ARTICLES | _POSSESSIVES and not modifier
     if _runs_on(tokens[i - 1], token):
         return True
     if _PERSON.fullmatch(previous) and not any(t.word in _VERBS for t in tokens[: i - 1]):
@@ -653,8 +730,9 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         )
     if word == "also":  # a new predicate after a noun: "wearing glasses | also carries a bag"
         return tokens[i - 1].cue is not None and previous not in _NOT_NOUNS
-    if word == "as":  # "glasses | as well as a black shirt"
-        return [later.word for later in tokens[i + 1 : i + 3]] == ["well", "as"]
+    if word == "as":  # "glasses | as well as a black shirt", "purple | as the weather has become hotter"
+        later = [token.word for token in tokens[i + 1 : i + 4]] + ["", "", ""]
+        return later[:2] == ["well", "as"] or (later[0] in _ARTICLES | _POSSESSIVES and later[2] in _VERBS)
     if word == "and":  # "blue and white shirt" is one garment
         following = tokens[i + 1].word if i + 1 < len(tokens) else ""
         return not (_SHADE.fullmatch(previous) and _SHADE.fullmatch(following))
@@ -662,8 +740,13 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
         # one that says how a thing is ("hair that is worn in a ponytail")
         later = [token.word for token in tokens[i + 1 : i + 3]] + [""]
         return later[0] in _VERBS - _BE or (later[0] in _BE and later[1] in _VERBS)
-    if word in _PREPOSITIONS:  # not a particle, nor an action's plain object
-        return i + 1 < len(tokens) and not _is_particle(tokens, i) and not _keeps_object(tokens, i)
+    if word in _PREPOSITIONS:  # not a particle, nor an action's plain object, nor a place by the person
+        return (
+            i + 1 < len(tokens)
+            and not _is_particle(tokens, i)
+            and not _keeps_object(tokens, i)
+            and not _places_by_person(tokens, i)
+        )
     if word in _CONJUNCTIONS:
         return True
     if word in _PRONOUNS:
@@ -675,7 +758,8 @@ def _opens_clause(tokens: list[_Token], i: int) -> bool:
     if word in _ARTICLES:  # after a noun, not after a verb: "is wheeling a black bag"
         after_noun = previous not in _NOT_NOUNS and not _is_verb(tokens, i - 1)
         return (tokens[i - 1].cue is not None and after_noun) or _ends_action(tokens[i - 1])
-    return word in _VERBS and previous not in _NOT_SUBJECTS
+    # a verb after its subject, or after the person as an object ("in front of her | holding a drink")
+    return word in _VERBS and (previous not in _NOT_SUBJECTS or _is_object(tokens, i - 1))
 
 
 def _pieces(chunk: list[_Token]) -> list[list[_Token]]:
@@ -707,14 +791,24 @@ def _split(tokens: list[_Token], marks: frozenset[str]) -> list[list[_Token]]:
     return [tokens[a + 1 : b] for a, b in pairwise([-1, *cuts, len(tokens)])]
 
 
+def _only_shades(run: list[_Token]) -> bool:
+    """Whether a run is colours alone, with no noun of its own: "white, salt & pepper hair"."""
+    return all(_SHADE.fullmatch(token.word) or token.word in _CONNECTORS for token in run)
+
+
 def _chunks(sentence: list[_Token]) -> list[list[_Token]]:
-    """The runs between , ; : where a run that dangles ("wearing a tight") runs on into the next, whose
-    head noun it describes ("a tight, blue jean vest"). A preposition before the comma has no object there:
-    it is a particle ("sunglasses on, she is wearing ...") and the run ends with it."""
+    """The runs between , ; : where a run that dangles ("wearing a tight") or is colours alone ("white")
+    runs on into the next, whose head noun it describes ("a tight, blue jean vest", "white, salt & pepper
+    hair"). A preposition before the comma has no object there: it is a particle ("sunglasses on, she is
+    wearing ...") and the run ends with it."""
     chunks: list[list[_Token]] = []
     for run in _split(sentence, _CHUNK_END):
         last = chunks[-1][-1] if chunks and chunks[-1] else None
-        if last is not None and _dangles(last) and last.word not in _PREPOSITIONS:
+        if (
+            last is not None
+            and (_dangles(last) or _only_shades(chunks[-1]))
+            and last.word not in _PREPOSITIONS
+        ):
             chunks[-1] += run
         else:
             chunks.append(run)
@@ -732,7 +826,10 @@ def _sentence_clauses(text: str, sentence: list[_Token]) -> list[Clause]:
                 piece = piece[1:]
             if piece:
                 pieces.append((index, piece))
-    dangling = [_dangles(words[-1]) and words[-1].start not in particles for _, words in pieces]
+    dangling = [
+        _dangles(words[-1]) and words[-1].start not in particles and not _is_object(words, len(words) - 1)
+        for _, words in pieces
+    ]
     labels = _fill([_label(words) for _, words in pieces], dangling)
     clauses: list[Clause] = []
     previous_chunk = None
