@@ -19,8 +19,9 @@ captions of the tests, and real CUHK-PEDES validation captions labelled by hand 
 held out the second time and since seen (development now), 100 more for development, 100 held out the
 third time and since seen (development now), 200 held out the fourth time and since seen (development
 now), 200 held out the fifth time and since seen (development now), 250 held out the sixth time and since
-seen (development now), and 250 held out the seventh time, scored once when the splitter was done. Prints
-the figures of every set and writes benchmarks/results/splitter.json.
+seen (development now), 250 held out the seventh time and since seen (development now), and 250 held out
+the eighth time, scored once when the splitter was done. Prints the figures of every set and writes
+benchmarks/results/splitter.json.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ VAL_HELDOUT3 = DATA / "cuhk_pedes_val_labelled_heldout3.jsonl"  # seen since: de
 VAL_HELDOUT4 = DATA / "cuhk_pedes_val_labelled_heldout4.jsonl"  # seen since: development now
 VAL_HELDOUT5 = DATA / "cuhk_pedes_val_labelled_heldout5.jsonl"  # seen since: development now
 VAL_HELDOUT6 = DATA / "cuhk_pedes_val_labelled_heldout6.jsonl"  # seen since: development now
-VAL_HELDOUT7 = DATA / "cuhk_pedes_val_labelled_heldout7.jsonl"
+VAL_HELDOUT7 = DATA / "cuhk_pedes_val_labelled_heldout7.jsonl"  # seen since: development now
+VAL_HELDOUT8 = DATA / "cuhk_pedes_val_labelled_heldout8.jsonl"
 RESULTS = Path(__file__).parent / "results"
 THRESHOLD = 0.8
 
@@ -138,6 +140,7 @@ def main() -> None:
         "val-heldout5": VAL_HELDOUT5,
         "val-heldout6": VAL_HELDOUT6,
         "val-heldout7": VAL_HELDOUT7,
+        "val-heldout8": VAL_HELDOUT8,
     }
     results = {name: score(read_jsonl(path)) for name, path in sets.items()}
     print(
