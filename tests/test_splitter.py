@@ -469,7 +469,13 @@ def test_accuracy_targets(path: Path) -> None:
 # down at a book") and 5 of 744 clothing spans (a bag "in her lifted left hand at chest level" and the
 # object it contains, "The dark blue shirt that this man wears", "some sort of photo on the front" of a
 # top, "a tight fitting, blue body suit"), with no empty identity part and 7 words dropped (the clutching
-# clause, which goes with the other person, and the photo print, read as a viewpoint).
+# clause, which goes with the other person, and the photo print, read as a viewpoint). It was then seen too,
+# and the splitter of the eighth round places all its spans with nothing dropped. The eighth (250) scored
+# 98.1 % identity, 99.7 % clothing: it missed 6 of 317 identity spans ("is in motion" after a garment,
+# "her arms slants outwards sideways away from her clothes", a one-word "Struggling" before the package on
+# her back, "waits" after a list of garments, a hand that "touches the back of his pants" and one that
+# "slips into the back of the waistband") and 2 of 773 clothing spans ("a few white ties on her hair",
+# "she is also exposing her legs"), with no empty identity part and nothing dropped.
 @pytest.mark.parametrize(
     ("path", "identity_floor", "most_empty"),
     [
@@ -483,6 +489,7 @@ def test_accuracy_targets(path: Path) -> None:
         (benchmark.VAL_HELDOUT5, 98, 0),
         (benchmark.VAL_HELDOUT6, 98, 0),
         (benchmark.VAL_HELDOUT7, 98, 0),
+        (benchmark.VAL_HELDOUT8, 98, 0),
     ],
     ids=[
         "dev",
@@ -495,6 +502,7 @@ def test_accuracy_targets(path: Path) -> None:
         "held-out5",
         "held-out6",
         "held-out7",
+        "held-out8",
     ],
 )
 def test_real_validation_captions(path: Path, identity_floor: float, most_empty: int) -> None:
@@ -518,7 +526,8 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         (benchmark.VAL_HELDOUT4, 0),
         (benchmark.VAL_HELDOUT5, 0),
         (benchmark.VAL_HELDOUT6, 0),
-        (benchmark.VAL_HELDOUT7, 7),
+        (benchmark.VAL_HELDOUT7, 0),
+        (benchmark.VAL_HELDOUT8, 0),
     ],
     ids=[
         "labelled",
@@ -532,6 +541,7 @@ def test_real_validation_captions(path: Path, identity_floor: float, most_empty:
         "held-out5",
         "held-out6",
         "held-out7",
+        "held-out8",
     ],
 )
 def test_no_content_word_is_dropped(path: Path, most_dropped: int) -> None:
