@@ -224,7 +224,10 @@ def main() -> None:
     path = save(
         args.results or f"synth_perception_v{made['version']}",
         {
-            **{key: made[key] for key in ("version", "seed", "persons", "outfits", "images_per_outfit")},
+            **{
+                key: made[key]
+                for key in ("version", "seed", "persons", "outfits", "images_per_outfit", "split_fractions")
+            },
             "size": [height, width],
             "epochs": args.epochs,
             "train_images": len(train_set[0]),

@@ -25,6 +25,7 @@ from disreid.data.synth.captions import (
     PRONOUNS,
     SKIN_WORDS,
 )
+from disreid.data.synth.drawing import HAIR_RGB, SKIN_RGB, beard_colour, lightness
 from disreid.data.synth.factors import CLOTHING_FACTORS, IDENTITY_FACTORS
 from disreid.data.synth.population import SPLITS, sample_population
 
@@ -137,6 +138,16 @@ def test_population_shares_outfits_and_has_lookalikes_in_every_split():
     for person in population.persons:
         lowers = {population.outfits[outfit]["lower"] for outfit in person.outfits}
         assert person.identity["gender"] == "female" or not lowers & {"skirt", "long skirt"}
+    bags = [outfit for outfit in population.outfits.values() if outfit["bag"] != "none"]
+    assert bags and all(o["bag_colour"] not in (o["upper_colour"], o["lower_colour"]) for o in bags)
+
+
+def test_a_beard_stands_out_from_the_skin_whatever_its_colour():
+    for skin, hair in itertools.product(SKIN_RGB.values(), HAIR_RGB.values()):
+        ratio = lightness(beard_colour(hair, skin)) / lightness(skin)
+        assert not 0.75 < ratio < 1.35, (skin, hair, ratio)
+    # Black hair on pale skin needs no deeper shadow: 20 % of the way to the shadow colour.
+    assert beard_colour(HAIR_RGB["black"], SKIN_RGB["pale"]) == (23, 19, 19)
 
 
 def test_caption_parts_are_clauses_of_the_caption(records):

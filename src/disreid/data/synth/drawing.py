@@ -73,9 +73,10 @@ GENDER_SHAPE: dict[str, dict[str, float]] = {
 HEIGHT_SCALE = {"short": 0.86, "average": 1.0, "tall": 1.14}
 BUILD_SCALE = {"slim": 0.8, "average": 1.0, "heavy": 1.3}
 EYE_RGB: RGB = (34, 26, 26)
-LENS_RGB: RGB = (22, 22, 28)
+FRAME_RGB: RGB = (22, 22, 28)
+SUNGLASS_RGB: RGB = (40, 52, 80)  # tinted lenses: darker than light skin, bluer than dark skin
 BEARD_SHADOW: RGB = (20, 16, 14)
-GLINT_RGB: RGB = (200, 210, 225)  # light caught by a lens
+BELT_RGB: RGB = (52, 38, 28)
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
 FAR_SHADE = 0.72  # limbs on the far side of a side view are in the body's shadow
@@ -106,6 +107,18 @@ def mix(colour: RGB, other: RGB, amount: float) -> RGB:
 def shade(colour: RGB, factor: float) -> RGB:
     r, g, b = (min(255, round(c * factor)) for c in colour)
     return r, g, b
+
+
+def lightness(colour: RGB) -> float:
+    r, g, b = colour
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def beard_colour(hair: RGB, skin: RGB) -> RGB:
+    """The hair's colour in shadow, or a deeper shadow where that is about as light as the skin: on a
+    small face a beard shows by its texture and shade where its colour does not."""
+    ratio = lightness(hair) / lightness(skin)
+    return mix(hair, BEARD_SHADOW, 0.2 if ratio < 0.6 or ratio > 1.6 else 0.6)
 
 
 def detail(colour: RGB) -> RGB:
@@ -308,7 +321,9 @@ class _Figure:
 
     def upper_garment(self) -> None:
         kind, top = self.clothing["upper"], self.shoulder_y
-        hem_y = (self.hip_y + self.knee_y) / 2 if kind == "coat" else self.hip_y + 0.15 * self.u
+        hem_y = {"coat": (self.hip_y + self.knee_y) / 2, "shirt": self.hip_y - 0.35 * self.u}.get(
+            kind, self.hip_y + 0.15 * self.u
+        )
         hem = (1.25 if kind == "coat" else 1.02) * (self.seat if self.side_view else self.hip)
         outline = self._side_torso(hem, hem_y) if self.side_view else self._front_torso(hem, hem_y)
         if kind == "tank top":  # bare shoulders under two straps
@@ -352,16 +367,20 @@ class _Figure:
     def garment_details(self, kind: str, hem_y: float) -> None:
         """Collars, zips, buttons and pockets: what tells a shirt from a jacket at a glance."""
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
-        if kind == "hoodie":  # the hood: gathered round the neck in front, hanging down the back or behind
-            hood = {
+        if kind == "hoodie":  # the hood: gathered round the neck in front, bunched up behind the neck,
+            hood = {  # standing out above the shoulders and above a backpack
                 "front": (at(0, 0.05), 0.6, 0.35),
-                "back": (at(0, 0.5), 0.6, 0.55),
-                "side": (at(-0.4, 0.3), 0.4, 0.5),
+                "back": (at(0, 0.25), 0.7, 0.5),
+                "side": (at(-0.45, 0.15), 0.45, 0.5),
             }
             centre, rx, ry = hood[self.view]
             self.ellipse(centre, rx * u, ry * u, seam)
-        if kind == "shirt":  # a collar band, seen from every side
+        if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
+            half = 1.02 * (self.seat if self.side_view else self.hip)
+            self.limb(((self.cx - half, hem_y), (self.cx + half, hem_y)), 0.24 * u, BELT_RGB)
+            if self.view == "front":
+                self.ellipse((self.cx, hem_y), 0.14 * u, 0.1 * u, mix(BELT_RGB, (255, 255, 255), 0.6))
         if kind == "jacket":  # a ribbed hem, seen from every side
             self.limb(
                 (
@@ -502,7 +521,7 @@ class _Figure:
         self.ellipse(lerp(tail[0], tail[1], 0.3), 0.16 * u, 0.1 * u, shade(self.hair, 0.6))
 
     def long_hair(self) -> None:
-        """Long hair over the back, or framing the face down to the shoulders."""
+        """Long hair over the back, behind a profile, or framing the face and falling onto the chest."""
         at, bottom = self.at_head, self.shoulder_y + 0.9 * self.u
         if self.view == "back":
             self.polygon(self.mirrored([at(-0.54, 0), (at(-0.62, 0)[0], bottom)], self.head[0]), self.hair)
@@ -511,10 +530,11 @@ class _Figure:
                 [at(-0.56, -0.1), at(0.02, -0.1), (at(-0.09, 0)[0], bottom), (at(-0.67, 0)[0], bottom)],
                 self.hair,
             )
-        else:
+        else:  # falling in front of both shoulders onto the chest, wider than the face
             for side in (-1, 1):
-                lock = [at(side * 0.56, -0.2), at(side * 0.36, -0.1), at(side * 0.4, 0.5)]
-                self.polygon([*lock, (at(side * 0.66, 0)[0], self.shoulder_y + 0.4 * self.u)], self.hair)
+                lock = [at(side * 0.58, -0.2), at(side * 0.36, -0.1), at(side * 0.4, 0.5)]
+                ends = [at(side * 0.45, 0)[0], at(side * 0.8, 0)[0]]
+                self.polygon([*lock, *((x, self.shoulder_y + 1.0 * self.u) for x in ends)], self.hair)
 
     def face(self) -> None:
         """Eyes, brows, mouth, beard and eyewear; a profile shows one eye and a nose."""
@@ -534,24 +554,27 @@ class _Figure:
             mouth = [at(-0.13, 0.3), at(0.13, 0.3)]
             temple = (eyes[0][0] + 0.12 * u, eyes[1][0] - 0.12 * u)  # the bridge between the lenses
         if identity["beard"] == "beard":  # the hair's colour in shadow, and a chin fuller than the face's
-            self.polygon(beard, mix(self.hair, BEARD_SHADOW, 0.2))
+            self.polygon(beard, beard_colour(self.hair, self.skin))
         self.canvas.line(mouth, fill=mix(self.skin, (130, 40, 40), 0.5), width=line)
-        # Eyewear is drawn larger than life, as a dark band (sunglasses) or bright lenses in a thick dark
-        # frame (glasses), so that it still shows on a face a dozen pixels high.
-        frame = self.line_width(0.09)
+        # Eyewear is drawn larger than life so that it still shows on a face a dozen pixels high: glasses
+        # as bright lenses round the eyes in a thin dark frame, sunglasses as a wider band of tinted lenses
+        # with no eye to be seen.
+        frame, eyewear = self.line_width(0.07), identity["eyewear"]
         for x, y in eyes:
             self.ellipse((x, y), 0.06 * u, 0.06 * u, EYE_RGB)
             self.canvas.line(
                 [(x - 0.1 * u, y - 0.12 * u), (x + 0.1 * u, y - 0.13 * u)], fill=self.hair, width=line
             )
-            lens = (x - 0.2 * u, y - 0.14 * u, x + 0.2 * u, y + 0.14 * u)
-            if identity["eyewear"] == "sunglasses":  # dark lenses that catch the light, seen on any skin
-                self.canvas.ellipse(lens, fill=LENS_RGB)
-                self.ellipse((x - 0.07 * u, y - 0.05 * u), 0.06 * u, 0.04 * u, GLINT_RGB)
-            elif identity["eyewear"] == "glasses":
+            if eyewear == "sunglasses":
                 self.canvas.ellipse(
-                    lens, fill=mix(self.skin, (255, 255, 255), 0.75), outline=LENS_RGB, width=frame
+                    (x - 0.24 * u, y - 0.16 * u, x + 0.24 * u, y + 0.16 * u), fill=SUNGLASS_RGB
+                )
+            elif eyewear == "glasses":
+                lens = (x - 0.2 * u, y - 0.14 * u, x + 0.2 * u, y + 0.14 * u)
+                self.canvas.ellipse(
+                    lens, fill=mix(self.skin, (255, 255, 255), 0.85), outline=FRAME_RGB, width=frame
                 )
                 self.ellipse((x, y), 0.05 * u, 0.05 * u, EYE_RGB)
-        if identity["eyewear"] != "none":
-            self.canvas.line([(temple[0], eyes[0][1]), (temple[1], eyes[0][1])], fill=LENS_RGB, width=frame)
+        if eyewear != "none":
+            bridge = FRAME_RGB if eyewear == "glasses" else SUNGLASS_RGB
+            self.canvas.line([(temple[0], eyes[0][1]), (temple[1], eyes[0][1])], fill=bridge, width=frame)

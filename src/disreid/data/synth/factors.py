@@ -90,15 +90,19 @@ def sample_outfit(rng: np.random.Generator, gender: str) -> Factors:
     lowers = CLOTHING_FACTORS["lower"]
     if gender == "male":
         lowers = tuple(value for value in lowers if value not in FEMALE_ONLY_LOWER)
-    return {
+    outfit = {
         "upper": pick(rng, CLOTHING_FACTORS["upper"]),
         "upper_colour": pick(rng, GARMENT_COLOURS),
         "lower": pick(rng, lowers),
         "lower_colour": pick(rng, GARMENT_COLOURS),
         "shoes_colour": pick(rng, CLOTHING_FACTORS["shoes_colour"]),
         "bag": bag,
-        "bag_colour": "none" if bag == "none" else pick(rng, GARMENT_COLOURS),
     }
+    # A bag of the garment's own colour would vanish against it on a small crop, as few real ones do.
+    worn = (outfit["upper_colour"], outfit["lower_colour"])
+    bag_colours = [colour for colour in GARMENT_COLOURS if colour not in worn]
+    outfit["bag_colour"] = "none" if bag == "none" else pick(rng, bag_colours)
+    return outfit
 
 
 def fits(outfit: Factors, identity: Factors) -> bool:
