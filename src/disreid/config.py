@@ -36,7 +36,7 @@ class TrainConfig:
     device: str = "auto"  # "auto": CUDA when available, else CPU
     amp: bool = True  # bf16 autocast on CUDA (never on CPU, where fp32 is faster)
     temperature: float = 0.1
-    hsic_kernel: str = "linear"
+    hsic_kernel: str = "linear"  # or "correlation" (scale-free, as a probe sees it) or "rbf"
     log_every: int = 10  # steps between CSV/TensorBoard rows
 
 

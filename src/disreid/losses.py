@@ -94,7 +94,11 @@ def hsic(
     """Centred Hilbert-Schmidt independence criterion `tr(K H L H) / (n - 1)^2` over the batch.
 
     0 when the two sets of features are independent; 0 for n < 2, where it is undefined. The RBF kernel
-    uses `sigma`, or the median pairwise distance when not given.
+    uses `sigma`, or the median pairwise distance when not given. The correlation kernel is the linear
+    one on features standardised over the batch, so that the criterion is the sum of squared correlations
+    between every feature of `x` and every feature of `y`: a dependence carried by a feature of small
+    variance counts as much as one of large variance, as it does for a linear probe on standardised
+    features, which the plain linear kernel barely sees.
     """
     n = x.shape[0]
     if n < 2:
@@ -107,6 +111,9 @@ def hsic(
 def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
     if kernel == "linear":
         return x @ x.t()
+    if kernel == "correlation":
+        x = (x - x.mean(dim=0)) / x.std(dim=0).clamp_min(1e-6)
+        return x @ x.t()
     if kernel == "rbf":
         distances = torch.cdist(x, x).pow(2)
         if sigma is None:
@@ -115,7 +122,7 @@ def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
         else:
             bandwidth = torch.tensor(2 * sigma**2, dtype=x.dtype, device=x.device)
         return torch.exp(-distances / bandwidth)
-    raise ValueError(f"unknown kernel {kernel!r}: use 'linear' or 'rbf'")
+    raise ValueError(f"unknown kernel {kernel!r}: use 'linear', 'correlation' or 'rbf'")
 
 
 def consistency(
