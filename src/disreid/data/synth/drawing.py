@@ -332,7 +332,7 @@ class _Figure:
             for x in (0.0,) if self.side_view else (-0.5 * self.shoulder, 0.5 * self.shoulder):
                 self.limb(((self.cx + x, top), (self.cx + x, top + 0.4 * self.u)), 0.2 * self.u, self.top_rgb)
         self.polygon(outline, self.top_rgb)
-        self.garment_details(kind, hem_y)
+        self.garment_details(kind, hem, hem_y)
 
     def _front_torso(self, hem: float, hem_y: float) -> list[Point]:
         cx, top, u = self.cx, self.shoulder_y, self.u
@@ -364,7 +364,7 @@ class _Figure:
             self.at_body(0.2, -0.05),
         ]
 
-    def garment_details(self, kind: str, hem_y: float) -> None:
+    def garment_details(self, kind: str, hem: float, hem_y: float) -> None:
         """Collars, zips, buttons and pockets: what tells a shirt from a jacket at a glance."""
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
         if kind == "hoodie":  # the hood: gathered round the neck in front, bunched up behind the neck,
@@ -377,8 +377,7 @@ class _Figure:
             self.ellipse(centre, rx * u, ry * u, seam)
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
-            half = 1.02 * (self.seat if self.side_view else self.hip)
-            self.limb(((self.cx - half, hem_y), (self.cx + half, hem_y)), 0.24 * u, BELT_RGB)
+            self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
             if self.view == "front":
                 self.ellipse((self.cx, hem_y), 0.14 * u, 0.1 * u, mix(BELT_RGB, (255, 255, 255), 0.6))
         if kind == "jacket":  # a ribbed hem, seen from every side
