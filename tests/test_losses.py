@@ -13,6 +13,7 @@ from disreid.losses import (
     LOSS_KEYS,
     AdvancedLoss,
     LossWeights,
+    RunningCrossCorrelation,
     adversary_ramp,
     consistency,
     hsic,
@@ -121,8 +122,8 @@ def fake_output(batch: int, embed: int = 8, classes: int = 3, equal: bool = Fals
 
 def test_loss_returns_every_term_and_their_weighted_sum():
     output = fake_output(4)
-    everything = LossWeights(id_consistency=0.3, id_adv=0.7)
-    losses = AdvancedLoss(everything)(
+    everything = LossWeights(id_consistency=0.3, id_adv=0.7, text_decorrelation=0.5)
+    losses = AdvancedLoss(everything, embed_dim=8)(
         output, torch.tensor([0, 0, 1, 2]), outfit_ids=torch.tensor([5, 6, 6, -1]), epoch=4
     )
     assert set(losses) == {*LOSS_KEYS, "total"}
@@ -259,3 +260,48 @@ def test_caption_parts_left_out_are_not_encoded_and_their_terms_must_be_off():
     with torch.no_grad():
         both = model(pixels, captions, captions, captions)
     assert torch.allclose(both.text, output.text.detach(), atol=1e-6)
+
+
+def test_running_cross_correlation_is_the_mean_squared_correlation_on_the_first_batch():
+    x = torch.tensor([[1.0, 1.0], [2.0, 0.0], [3.0, 0.0], [4.0, 1.0]])
+    y = torch.tensor([[2.0], [4.0], [6.0], [8.0]])  # y = 2 x_0: correlation 1 with x_0, 0 with x_1
+    assert RunningCrossCorrelation(2, 1)(x, y).item() == pytest.approx(0.5, rel=1e-5)
+
+
+def test_running_cross_correlation_sees_a_weak_dependence_that_one_batch_cannot():
+    generator = torch.Generator().manual_seed(0)
+    independent, dependent = RunningCrossCorrelation(16, 16), RunningCrossCorrelation(16, 16)
+    for _ in range(200):
+        x = torch.randn(64, 16, generator=generator)
+        y = torch.randn(64, 16, generator=generator)
+        weak = y.clone()
+        weak[:, 0] += 0.3 * x[:, 0]  # a correlation of 0.29 in one pair of 256
+        independent(x, y), dependent(x, weak)
+    # One batch of 64 puts about 256 / 64 = 4 of noise into the sum; the running estimate about 0.1.
+    assert independent.correlation.pow(2).sum() < 0.5
+    assert dependent.correlation[0, 0] == pytest.approx(0.29, abs=0.05)
+
+
+def test_text_decorrelation_removes_what_a_linear_probe_reads_from_the_other_part():
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randn(8, 8, generator=generator, requires_grad=True)
+    term = RunningCrossCorrelation(8, 8)
+    optimizer = torch.optim.SGD([weights], lr=5.0)
+    inputs, text = torch.randn(512, 8, generator=generator), torch.randn(512, 8, generator=generator)
+    inputs[:, :4] += text[:, :4]  # the input carries the other part's text in half its features
+
+    def correlation_with_text() -> float:
+        features = inputs @ weights
+        features = (features - features.mean(0)) / features.std(0)
+        standard = (text - text.mean(0)) / text.std(0)
+        return (features.t() @ standard / len(text)).pow(2).sum().item()
+
+    before = correlation_with_text()
+    for step in range(300):
+        rows = slice(64 * (step % 8), 64 * (step % 8 + 1))
+        loss = term(inputs[rows] @ weights, text[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert before > 1.0
+    assert correlation_with_text() < 0.2 * before

@@ -21,9 +21,10 @@ LOSS_KEYS = (
     "gate_regularization",
     "id_consistency",
     "id_adv",
+    "text_decorrelation",
 )
-IDENTITY_TEXT_TERMS = ("bio", "id_adv")  # the terms that read t_id
-CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match")  # and t_cl
+IDENTITY_TEXT_TERMS = ("bio", "id_adv", "text_decorrelation")  # the terms that read t_id
+CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match", "text_decorrelation")  # and t_cl
 
 
 @dataclass
@@ -41,6 +42,9 @@ class LossWeights:
     # Beyond the design, off by default (README, "Identity across clothes"):
     id_consistency: float = 0.0  # v_id of one person agrees across its images, whatever the outfit
     id_adv: float = 0.0  # the mirror of cloth_adv: identity text read out of v_cl, reversed
+    # v_id uncorrelated with the clothing text and v_cl with the identity text, feature by feature, with
+    # correlations remembered over recent batches (`RunningCrossCorrelation`)
+    text_decorrelation: float = 0.0
 
     @property
     def use_identity_captions(self) -> bool:
@@ -125,6 +129,42 @@ def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
     raise ValueError(f"unknown kernel {kernel!r}: use 'linear', 'correlation' or 'rbf'")
 
 
+class RunningCrossCorrelation(nn.Module):
+    """The mean squared correlation between every feature of `x` and every feature of `y`, estimated over
+    recent batches.
+
+    A linear probe reads a factor from standardised features wherever their class means differ, that is
+    wherever the features correlate with the factor. Held to the text of the other part (v_cl against
+    t_id, whose features carry the identity factors a caption states), this term removes what such a
+    probe would find, with no factor labels. One batch of 64 estimates 64 × 64 correlations too noisily
+    to steer by (the correlation kernel of `hsic`), so the direction comes from a running average of the
+    batches' correlation matrices while the gradient flows through the current batch's: `forward`
+    returns `mean(R_running * R_batch)`, the mean squared correlation where the two agree (a mean, not a
+    sum, so that its weight does not depend on the embedding's width). `R_batch` is standardised with
+    the batch's own moments, so that it stays a correlation, within [-1, 1], whatever the features' scale.
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, momentum: float = 0.98) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer("correlation", torch.zeros(dim_x, dim_y))
+        self.register_buffer("batches", torch.zeros((), dtype=torch.long))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if len(x) < 2:
+            return x.sum() * 0.0 + y.sum() * 0.0
+        batch = _standardise(x).t() @ _standardise(y) / len(x)
+        with torch.no_grad():  # the first batch sets the average; later ones move it
+            self.correlation.lerp_(batch.float(), 1 - self.momentum if self.batches > 0 else 1.0)
+            self.batches += 1
+        return (self.correlation * batch).mean()
+
+
+def _standardise(x: torch.Tensor) -> torch.Tensor:
+    """Each feature to mean 0 and variance 1 over the batch (a constant feature stays 0)."""
+    return (x - x.mean(dim=0)) / x.std(dim=0, correction=0).clamp_min(1e-6)
+
+
 def consistency(
     x: torch.Tensor,
     person_ids: torch.Tensor,
@@ -152,10 +192,15 @@ def adversary_ramp(epoch: float) -> float:
 
 class AdvancedLoss(nn.Module):
     """The weighted sum of the design's objectives. `forward` returns every term, unweighted, and
-    `total`. It holds no parameters: every head it trains lives in the model, so the optimizer sees it."""
+    `total`. It holds no parameters: every head it trains lives in the model, so the optimizer sees it;
+    its buffers (running correlations) travel with the trainer's checkpoint."""
 
     def __init__(
-        self, weights: LossWeights | dict | None = None, temperature: float = 0.1, hsic_kernel: str = "linear"
+        self,
+        weights: LossWeights | dict | None = None,
+        temperature: float = 0.1,
+        hsic_kernel: str = "linear",
+        embed_dim: int = 512,
     ) -> None:
         super().__init__()
         if isinstance(weights, dict):
@@ -163,6 +208,9 @@ class AdvancedLoss(nn.Module):
         self.weights = weights or LossWeights()
         self.temperature = temperature
         self.hsic_kernel = hsic_kernel
+        # Running correlations of v_id with t_cl and of v_cl with t_id: buffers, saved with a checkpoint.
+        self.identity_vs_clothing_text = RunningCrossCorrelation(embed_dim, embed_dim)
+        self.clothing_vs_identity_text = RunningCrossCorrelation(embed_dim, embed_dim)
 
     def forward(
         self,
@@ -217,6 +265,11 @@ class AdvancedLoss(nn.Module):
                 )
         if text_identity is not None and output.identity_adversary is not None:
             terms["id_adv"] = info_nce(output.identity_adversary, text_identity.detach(), same_person, tau)
+        if self.weights.text_decorrelation and text_identity is not None and text_clothing is not None:
+            # The text is the anchor, not a party to it: detached, so it cannot drift away from the image.
+            terms["text_decorrelation"] = self.identity_vs_clothing_text(
+                output.image_identity, text_clothing.detach()
+            ) + self.clothing_vs_identity_text(output.image_clothing, text_identity.detach())
         if self.weights.id_consistency:
             terms["id_consistency"] = consistency(output.image_identity, person_ids, outfit_ids, tau)
         if output.identity_logits is not None:

@@ -140,7 +140,9 @@ class Trainer:
             num_workers=config.data.num_workers,
             persistent_workers=config.data.num_workers > 0,
         )
-        self.loss_fn = AdvancedLoss(config.loss, config.train.temperature, config.train.hsic_kernel)
+        self.loss_fn = AdvancedLoss(
+            config.loss, config.train.temperature, config.train.hsic_kernel, config.model.embed_dim
+        ).to(self.device)
         self.optimizer = build_optimizer(self.model, config.train)
         self.scheduler = build_scheduler(self.optimizer, config.train, len(self.sampler))
         self.epoch, self.step, self.best = 0, 0, -1.0
@@ -149,6 +151,8 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             self.scheduler.load_state_dict(state["scheduler"])
             self.swap_generator.set_state(state["swap_generator"])
+            if "loss" in state:  # checkpoints from before the loss kept running statistics have none
+                self.loss_fn.load_state_dict(state["loss"])
             self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
             set_rng_state(state["rng"])
         self._writer = None
@@ -321,6 +325,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "swap_generator": self.swap_generator.get_state(),
+                "loss": self.loss_fn.state_dict(),
                 "epoch": self.epoch,
                 "step": self.step,
                 "best": self.best,
