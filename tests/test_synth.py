@@ -25,7 +25,7 @@ from disreid.data.synth.captions import (
     PRONOUNS,
     SKIN_WORDS,
 )
-from disreid.data.synth.drawing import HAIR_RGB, SKIN_RGB, beard_colour, lightness
+from disreid.data.synth.drawing import HAIR_RGB, SKIN_RGB, Pose, beard_colour, draw_person, lightness
 from disreid.data.synth.factors import CLOTHING_FACTORS, IDENTITY_FACTORS
 from disreid.data.synth.population import SPLITS, sample_population
 
@@ -148,6 +148,25 @@ def test_a_beard_stands_out_from_the_skin_whatever_its_colour():
         assert not 0.75 < ratio < 1.35, (skin, hair, ratio)
     # Black hair on pale skin needs no deeper shadow: 20 % of the way to the shadow colour.
     assert beard_colour(HAIR_RGB["black"], SKIN_RGB["pale"]) == (23, 19, 19)
+
+
+@pytest.mark.parametrize("gender", ["male", "female"])
+def test_build_shows_in_profile_as_the_depth_of_the_body(gender):
+    """Seen from the side at 128×64, each build is at least 4 pixels deeper than the one below it."""
+    depths = []
+    for build in IDENTITY_FACTORS["build"]:
+        identity = dict(
+            gender=gender, skin="tan", hair_colour="black", hair_style="short", height="average", build=build
+        )
+        clothing = dict(upper="t-shirt", upper_colour="red", lower="trousers", lower_colour="blue")
+        clothing |= dict(shoes_colour="black", bag="none", bag_colour="none")
+        image = Image.new("RGB", (64, 128), "white")
+        draw_person(
+            image, identity | dict(eyewear="none", beard="none"), clothing, Pose("side", 0, 8), 14.3, 32, 124
+        )
+        body = (np.asarray(image) != 255).any(axis=-1)
+        depths.append(body[35:65].sum(axis=1).max())  # the widest row between the shoulders and the hips
+    assert np.diff(depths).min() >= 4, depths
 
 
 def test_caption_parts_are_clauses_of_the_caption(records):

@@ -179,10 +179,10 @@ class _Figure:
         self.shoulder = shape["shoulder"] * u * wide  # half widths, seen from the front
         self.waist = shape["waist"] * u * wide
         self.hip = shape["hip"] * u * wide
-        self.depth = 0.5 * u * wide**1.5  # half the chest depth, seen from the side: build shows most here
+        self.depth = 0.5 * u * wide**2  # half the chest depth, seen from the side: build shows most here
         self.seat = self.depth * shape["hip"] / 0.76  # half the hips' depth in profile: a woman's are fuller
-        self.arm_w = 0.3 * u * (0.2 + 0.8 * wide) * shape["limb"]
-        self.leg_w = 0.42 * u * (0.2 + 0.8 * wide) * shape["limb"]
+        self.arm_w = 0.3 * u * wide * shape["limb"]
+        self.leg_w = 0.42 * u * wide * shape["limb"]
         self.torso = 2.45 * u * tall
         self.ankle_y = ground_y - 0.2 * u
         bones = (1.8 * u * tall, 1.75 * u * tall, 1.3 * u * tall, 1.2 * u * tall)  # thigh, shin, arm, forearm
@@ -328,9 +328,10 @@ class _Figure:
         outline = self._side_torso(hem, hem_y) if self.side_view else self._front_torso(hem, hem_y)
         if kind == "tank top":  # bare shoulders under two straps
             self.polygon(outline, self.skin)
-            outline = [(x, max(y, top + 0.3 * self.u)) for x, y in outline]
+            outline = [(x, max(y, top + 0.45 * self.u)) for x, y in outline]
             for x in (0.0,) if self.side_view else (-0.5 * self.shoulder, 0.5 * self.shoulder):
-                self.limb(((self.cx + x, top), (self.cx + x, top + 0.4 * self.u)), 0.2 * self.u, self.top_rgb)
+                strap = ((self.cx + x, top), (self.cx + x, top + 0.5 * self.u))
+                self.limb(strap, 0.16 * self.u, self.top_rgb)
         self.polygon(outline, self.top_rgb)
         self.garment_details(kind, hem, hem_y)
 
@@ -349,9 +350,7 @@ class _Figure:
     def _side_torso(self, hem: float, hem_y: float) -> list[Point]:
         cx, top, u, d = self.cx, self.shoulder_y, self.u, self.depth
         chest = self.shape["chest"]
-        belly = (
-            0.85 * BUILD_SCALE[self.identity["build"]] ** 0.5
-        )  # a heavy build's belly, a slim one's flat front
+        belly = 0.8 * BUILD_SCALE[self.identity["build"]] ** 1.5  # a heavy build's belly, a slim flat front
         return [
             self.at_body(-0.15, -0.05),
             (cx - 0.9 * d, top + 0.2 * u),
@@ -371,10 +370,14 @@ class _Figure:
             hood = {  # standing out above the shoulders and above a backpack
                 "front": (at(0, 0.05), 0.6, 0.35),
                 "back": (at(0, 0.25), 0.7, 0.5),
-                "side": (at(-0.45, 0.15), 0.45, 0.5),
+                "side": (at(-0.6, -0.05), 0.5, 0.5),
             }
             centre, rx, ry = hood[self.view]
             self.ellipse(centre, rx * u, ry * u, seam)
+        if kind == "hoodie" and self.side_view:  # the front pocket, a band across the belly
+            self.limb(
+                ((self.cx, hem_y - 0.5 * u), (self.cx + 0.8 * self.depth, hem_y - 0.5 * u)), 0.45 * u, seam
+            )
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
             self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
@@ -418,7 +421,7 @@ class _Figure:
             if kind == "jacket":  # ribbed cuffs like the hem
                 self.limb((lerp(elbow, wrist, 0.8), wrist), 1.2 * self.arm_w, detail(colour))
         elif kind == "t-shirt":
-            self.limb((shoulder, lerp(shoulder, elbow, 0.55)), 1.3 * self.arm_w, colour)
+            self.limb((shoulder, lerp(shoulder, elbow, 0.65)), 1.45 * self.arm_w, colour)
         self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, shade(self.skin, light))
 
     def bag_on_body(self) -> None:
@@ -495,8 +498,8 @@ class _Figure:
         if self.side_view:
             self.ellipse(at(-0.31, -0.08), 0.28 * u, 0.4 * u, self.hair)
         if style == "bun":  # high on the crown, so that it stands out of the head's outline from every side
-            bun = {"front": at(0, -0.62), "back": at(0, -0.55), "side": at(-0.5, -0.45)}[view]
-            self.ellipse(bun, 0.38 * u, 0.34 * u, shade(self.hair, 0.85))
+            bun = {"front": at(0, -0.68), "back": at(0, -0.6), "side": at(-0.55, -0.5)}[view]
+            self.ellipse(bun, 0.44 * u, 0.4 * u, shade(self.hair, 0.85))
         elif style == "ponytail":
             self.ponytail()
         elif style == "long":
@@ -507,21 +510,22 @@ class _Figure:
             self.face()
 
     def ponytail(self) -> None:
-        """A thick tail with a tie: down the back, behind a profile, or over one shoulder from the front
-        (where, unlike long hair, it falls on one side only)."""
+        """A thick tail with a tie: down the back, swinging out behind a profile, or from the front
+        sticking out beside the head on one side and ending at the neck (long hair falls on both sides,
+        onto the chest)."""
         u, at = self.u, self.at_head
         if self.view == "back":
             tail = (at(0, 0.05), (self.head[0], self.shoulder_y + 1.1 * u))
         elif self.side_view:
-            tail = (at(-0.55, -0.15), at(-0.95, 0.5), at(-0.9, 1.1))
+            tail = (at(-0.55, -0.15), at(-1.1, 0.2), at(-1.05, 0.9))
         else:
-            tail = (at(0.45, -0.2), at(0.62, 0.4), (at(0.55, 0)[0], self.shoulder_y + 1.0 * u))
+            tail = (at(0.5, -0.25), at(0.8, 0.1), at(0.75, 0.75))
         self.limb(tail, 0.36 * u, self.hair)
         self.ellipse(lerp(tail[0], tail[1], 0.3), 0.16 * u, 0.1 * u, shade(self.hair, 0.6))
 
     def long_hair(self) -> None:
         """Long hair over the back, behind a profile, or framing the face and falling onto the chest."""
-        at, bottom = self.at_head, self.shoulder_y + 0.9 * self.u
+        at, bottom = self.at_head, self.shoulder_y + 1.2 * self.u
         if self.view == "back":
             self.polygon(self.mirrored([at(-0.54, 0), (at(-0.62, 0)[0], bottom)], self.head[0]), self.hair)
         elif self.side_view:
@@ -529,11 +533,11 @@ class _Figure:
                 [at(-0.56, -0.1), at(0.02, -0.1), (at(-0.09, 0)[0], bottom), (at(-0.67, 0)[0], bottom)],
                 self.hair,
             )
-        else:  # falling in front of both shoulders onto the chest, wider than the face
+        else:  # beside the face, then in front of both shoulders down onto the chest
             for side in (-1, 1):
-                lock = [at(side * 0.58, -0.2), at(side * 0.36, -0.1), at(side * 0.4, 0.5)]
-                ends = [at(side * 0.45, 0)[0], at(side * 0.8, 0)[0]]
-                self.polygon([*lock, *((x, self.shoulder_y + 1.0 * self.u) for x in ends)], self.hair)
+                lock = [at(side * 0.6, -0.2), at(side * 0.44, -0.1), at(side * 0.46, 0.5)]
+                ends = [at(side * 0.5, 0)[0], at(side * 0.9, 0)[0]]
+                self.polygon([*lock, *((x, self.shoulder_y + 1.3 * self.u) for x in ends)], self.hair)
 
     def face(self) -> None:
         """Eyes, brows, mouth, beard and eyewear; a profile shows one eye and a nose."""
@@ -542,19 +546,21 @@ class _Figure:
             s = 1 / 0.9  # profile points below are in head heights; the profile head is 0.9 wide
             eyes = [at(0.28 * s, 0.03)]
             self.polygon([at(0.43 * s, -0.02), at(0.55 * s, 0.17), at(0.42 * s, 0.2)], self.skin)  # the nose
-            jaw = ((-0.02, 0.05), (0.2, 0.22), (0.44, 0.24), (0.4, 0.5), (0.1, 0.5), (-0.08, 0.3))
+            jaw = ((-0.02, 0.05), (0.2, 0.22), (0.44, 0.24), (0.42, 0.62), (0.06, 0.6), (-0.1, 0.3))
             beard = [at(x * s, y) for x, y in jaw]
             mouth = [at(0.28 * s, 0.31), at(0.42 * s, 0.31)]
             temple = (eyes[0][0] - 0.12 * u, at(-0.05 * s, 0)[0])
         else:
             eyes = [at(-0.2, 0.05), at(0.2, 0.05)]
-            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.52, -0.02), at(-0.52, 0.36), at(-0.2, 0.64)]
+            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.54, -0.02), at(-0.58, 0.4), at(-0.24, 0.76)]
             beard = self.mirrored(jaw, self.head[0])  # under the nose, up the sideburn, along the jaw
             mouth = [at(-0.13, 0.3), at(0.13, 0.3)]
             temple = (eyes[0][0] + 0.12 * u, eyes[1][0] - 0.12 * u)  # the bridge between the lenses
-        if identity["beard"] == "beard":  # the hair's colour in shadow, and a chin fuller than the face's
+        lips = mix(self.skin, (130, 40, 40), 0.5)
+        if identity["beard"] == "beard":  # the hair's colour in shadow, a chin fuller than the face's
             self.polygon(beard, beard_colour(self.hair, self.skin))
-        self.canvas.line(mouth, fill=mix(self.skin, (130, 40, 40), 0.5), width=line)
+            lips = mix(self.skin, (220, 120, 120), 0.5)  # a lip that shows through the beard
+        self.canvas.line(mouth, fill=lips, width=line)
         # Eyewear is drawn larger than life so that it still shows on a face a dozen pixels high: glasses
         # as bright lenses round the eyes in a thin dark frame, sunglasses as a wider band of tinted lenses
         # with no eye to be seen.
