@@ -151,8 +151,21 @@ def score(model: FactorCNN, pixels, labels, seen, views: np.ndarray) -> dict[str
                 if (shows := rows & (views == view)).any()
             },
             "most_confused": dict(confused.most_common(3)),
+            "hardest_among": hardest_among(truth, guess, rows, labels.numpy(), f),
         }
     return result
+
+
+def hardest_among(truth, guess, rows, labels, factor: int, smallest: int = 20) -> dict[str, float]:  # noqa: ANN001
+    """The three lowest balanced accuracies among images that share one value of another factor: where a
+    factor is hard to see (a beard on dark skin, a hood under long hair): where to mend the drawing."""
+    scores = {}
+    for other, (name, values) in enumerate(FACTORS.items()):
+        for value_index, value in enumerate(values):
+            subset = rows & (labels[:, other] == value_index)
+            if other != factor and subset.sum() >= smallest and len(np.unique(truth[subset])) > 1:
+                scores[f"{name}={value}"] = 100 * balanced_accuracy_score(truth[subset], guess[subset])
+    return dict(sorted(scores.items(), key=lambda item: item[1])[:3])
 
 
 def views_of(records, root: Path) -> np.ndarray:  # noqa: ANN001
@@ -217,7 +230,10 @@ def main() -> None:
         mark = (
             ""
             if row["balanced_accuracy"] >= TARGET
-            else f"  below {TARGET:.0f}: " + ", ".join(row["most_confused"])
+            else f"  below {TARGET:.0f}: "
+            + ", ".join(row["most_confused"])
+            + "; hardest among "
+            + ", ".join(f"{k} ({v:.0f})" for k, v in row["hardest_among"].items())
         )
         overall = f"{row['balanced_accuracy']:>14.1f}{row['chance']:>8.1f}{row['images']:>8}"
         print(f"{name:<14}{overall}   {per_view}{mark}")

@@ -369,15 +369,11 @@ class _Figure:
         if kind == "hoodie":  # the hood: gathered round the neck in front, bunched up behind the neck,
             hood = {  # standing out above the shoulders and above a backpack
                 "front": (at(0, 0.05), 0.6, 0.35),
-                "back": (at(0, 0.25), 0.7, 0.5),
+                "back": (at(0, 0.2), 0.85, 0.45),
                 "side": (at(-0.6, -0.05), 0.5, 0.5),
             }
             centre, rx, ry = hood[self.view]
             self.ellipse(centre, rx * u, ry * u, seam)
-        if kind == "hoodie" and self.side_view:  # the front pocket, a band across the belly
-            self.limb(
-                ((self.cx, hem_y - 0.5 * u), (self.cx + 0.8 * self.depth, hem_y - 0.5 * u)), 0.45 * u, seam
-            )
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
             self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
@@ -524,8 +520,10 @@ class _Figure:
         self.ellipse(lerp(tail[0], tail[1], 0.3), 0.16 * u, 0.1 * u, shade(self.hair, 0.6))
 
     def long_hair(self) -> None:
-        """Long hair over the back, behind a profile, or framing the face and falling onto the chest."""
-        at, bottom = self.at_head, self.shoulder_y + 1.2 * self.u
+        """Long hair over the back (no lower than the shoulder blades, so that a hood still shows), behind
+        a profile, or framing the face and falling onto the chest."""
+        at, u = self.at_head, self.u
+        bottom = self.shoulder_y + {"back": 0.9 * u, "side": 1.2 * u, "front": 1.3 * u}[self.view]
         if self.view == "back":
             self.polygon(self.mirrored([at(-0.54, 0), (at(-0.62, 0)[0], bottom)], self.head[0]), self.hair)
         elif self.side_view:
@@ -537,7 +535,7 @@ class _Figure:
             for side in (-1, 1):
                 lock = [at(side * 0.6, -0.2), at(side * 0.44, -0.1), at(side * 0.46, 0.5)]
                 ends = [at(side * 0.5, 0)[0], at(side * 0.9, 0)[0]]
-                self.polygon([*lock, *((x, self.shoulder_y + 1.3 * self.u) for x in ends)], self.hair)
+                self.polygon([*lock, *((x, bottom) for x in ends)], self.hair)
 
     def face(self) -> None:
         """Eyes, brows, mouth, beard and eyewear; a profile shows one eye and a nose."""
