@@ -18,7 +18,16 @@ from disreid.model import DisReID
 from disreid.training import BEST, LAST, Trainer
 from disreid.training.trainer import swap_clothing_captions
 
-SMALL = [*SMALL_RUN, "data.mismatch_prob=0.2", "train.lr=3e-3", "train.warmup_epochs=0.5"]
+# text_decorrelation off: among the 10 persons of this set, identity and clothing texts correlate by
+# chance, and holding each embedding apart from the other part's text then fights retrieval itself (R@1
+# on the training persons 30 with it at 10, the shipped weight); the resume test switches it back on.
+SMALL = [
+    *SMALL_RUN,
+    "data.mismatch_prob=0.2",
+    "train.lr=3e-3",
+    "train.warmup_epochs=0.5",
+    "loss.text_decorrelation=0",
+]
 
 
 def small(root: Path, *extra: str):
