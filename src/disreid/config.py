@@ -130,15 +130,13 @@ def load_config(
 ) -> ExperimentConfig:
     """Read a YAML experiment file (or the defaults), then apply `section.field=value` overrides.
 
+    A file may start from another with `base: NAME` (a file beside it or a shipped config) and state
+    only the fields it changes; mappings merge into mappings.
+
     Values of overrides are parsed as YAML (`3`, `1e-4`, `true`, `[384, 128]`). Unknown sections or
     fields are errors, so that a typo never silently trains the wrong experiment.
     """
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = find_config(path)
-        values = _parse_yaml(path.read_text(), str(path)) or {}
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
+    values = _read_config_file(find_config(path)) if path is not None else {}
     for override in overrides:
         key, separator, raw = override.partition("=")
         if not separator or "." not in key:
@@ -146,6 +144,32 @@ def load_config(
         section, name = key.split(".", 1)
         values.setdefault(section, {})[name] = _parse_yaml(raw, f"override {override!r}")
     return _build(ExperimentConfig, values, "config")
+
+
+def _read_config_file(path: Path, including: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's sections laid over those of the file its `base:` names (a path beside it or a
+    shipped config), so that a variant of an experiment states only what it changes."""
+    values = _parse_yaml(path.read_text(), str(path)) or {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    beside = path.parent / str(base)
+    base_path = find_config(beside if beside.is_file() else str(base))
+    if base_path.resolve() in (*including, path.resolve()):
+        raise ValueError(f"{path}: base {base} includes {path.name} again")
+    return _merged(_read_config_file(base_path, (*including, path.resolve())), values)
+
+
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `changes` laid over it, mapping into mapping."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merged(merged[key], value)
+        merged[key] = value
+    return merged
 
 
 def _parse_yaml(text: str, where: str) -> Any:
