@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -16,6 +18,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from disreid.cli import main
+from disreid.data import DataConfig, load_records
 from disreid.training import distributed
 
 SETTINGS = [  # cuhk_pedes.yaml on a tiny CLIP, without the random augmentations, which differ per process
@@ -57,17 +60,28 @@ def test_two_processes_train_like_one(cuhk_pedes_root, clip_checkpoint, tmp_path
     assert steps[0]["total"] - steps[-1]["total"] > 0.1  # the model changed: equal losses mean equal updates
 
 
-def _gradient_worker(rank: int, world: int, init_file: str, features: torch.Tensor, out: str) -> None:
-    """One rank of two, joined through a file; the first saves the gradients."""
+def _worker(rank: int, world: int, init_file: str, work: Callable[..., Any], out: str, *args: Any) -> None:
+    """One rank of two, joined through a file: saves what `work(rank, world, *args)` gives to `out.RANK`."""
     dist.init_process_group(
         "gloo", init_method=f"file://{init_file}", rank=rank, world_size=world, timeout=timedelta(seconds=60)
     )
     try:
-        gradients = _rank_gradients(rank, world, features)
-        if rank == 0:
-            torch.save(gradients, out)
+        torch.save(work(rank, world, *args), f"{out}.{rank}")
     finally:  # after the DDP model is gone: destroying the group under a live one can hang at exit
         dist.destroy_process_group()
+
+
+def run_two_ranks(tmp_path: Path, work: Callable[..., Any], *args: Any) -> list[Any]:
+    """What `work` gives on each of two ranks of a gloo group."""
+    out = tmp_path / "out"
+    workers = mp.spawn(_worker, args=(2, str(tmp_path / "init"), work, str(out), *args), nprocs=2, join=False)
+    deadline = time.monotonic() + 120
+    while not workers.join(timeout=1):  # False while a rank runs; raises where one failed
+        if time.monotonic() > deadline:  # a hung collective fails this test, not the whole run
+            for process in workers.processes:
+                process.kill()
+            pytest.fail("the two ranks did not finish within 120 s")
+    return [torch.load(f"{out}.{rank}") for rank in range(2)]
 
 
 def _rank_gradients(rank: int, world: int, features: torch.Tensor) -> list[torch.Tensor]:
@@ -86,20 +100,25 @@ def _batch_loss(embeddings: torch.Tensor) -> torch.Tensor:
 
 def test_gathered_loss_gives_the_single_process_gradient(tmp_path):
     features = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
-    out = tmp_path / "grads.pt"
-    arguments = (2, str(tmp_path / "init"), features, str(out))
-    workers = mp.spawn(_gradient_worker, args=arguments, nprocs=2, join=False)
-    deadline = time.monotonic() + 120
-    while not workers.join(timeout=1):  # False while a rank runs; raises where one failed
-        if time.monotonic() > deadline:  # a hung collective fails this test, not the whole run
-            for process in workers.processes:
-                process.kill()
-            pytest.fail("the two ranks did not finish within 120 s")
+    first_rank, _ = run_two_ranks(tmp_path, _rank_gradients, features)
     torch.manual_seed(0)
     layer = torch.nn.Linear(4, 3)
     _batch_loss(layer(features)).backward()
-    for expected, actual in zip((p.grad for p in layer.parameters()), torch.load(out), strict=True):
+    for expected, actual in zip((p.grad for p in layer.parameters()), first_rank, strict=True):
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+def _read_synthpedes(rank: int, world: int, root: str) -> list[str]:
+    with distributed.main_rank_first():
+        records = load_records(DataConfig(dataset="synthpedes", root=root, synth_persons=8), "train")
+    return [caption for record in records for caption in record.captions]
+
+
+def test_a_missing_synthpedes_is_made_once_when_two_ranks_start(tmp_path):
+    """Both ranks of a torchrun read the data set at once: without the first making it alone, the
+    second cleared the first's half-made folder (the staging folder of one save at a time)."""
+    first, second = run_two_ranks(tmp_path, _read_synthpedes, str(tmp_path / "synthpedes"))
+    assert first == second and len(first) > 8
 
 
 def test_single_process_helpers_are_no_ops():

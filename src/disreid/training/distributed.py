@@ -55,6 +55,17 @@ def barrier() -> None:
         dist.barrier()
 
 
+@contextmanager
+def main_rank_first() -> Iterator[None]:
+    """Run the block on the first rank, then on the others (as transformers' `main_process_first`):
+    what it makes on disk, such as a SynthPedes set generated on first use, is made once, and read whole."""
+    if rank() != 0:
+        barrier()
+    yield
+    if rank() == 0:
+        barrier()
+
+
 def wrap_model(model: nn.Module) -> nn.Module:
     """`model` in DistributedDataParallel across the ranks, or `model` itself in a single process.
 

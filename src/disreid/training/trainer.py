@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from disreid.config import ExperimentConfig
-from disreid.data import CaptionPairs, IdentityBatchSampler, build_transforms, load_records
+from disreid.data import CaptionPairs, IdentityBatchSampler, ImageRecord, build_transforms, load_records
 from disreid.data.checks import check_records
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
@@ -95,12 +95,12 @@ class Trainer:
         distributed.barrier()  # every rank has seen the folder before the first writes to it
         seed_everything(config.train.seed)
 
-        train_records = check_records(load_records(config.data, "train"), config.data.bad_records, "train")
-        self.val_records = (
-            check_records(load_records(config.data, "val"), config.data.bad_records, "val")
-            if config.train.eval_every
-            else []
-        )
+        def records(split: str) -> list[ImageRecord]:
+            return check_records(load_records(config.data, split), config.data.bad_records, split)
+
+        with distributed.main_rank_first():  # a missing SynthPedes is made by one rank, not raced
+            train_records = records("train")
+            self.val_records = records("val") if config.train.eval_every else []
         person_ids = sorted({record.person_id for record in train_records})
         self.label_of = {person_id: index for index, person_id in enumerate(person_ids)}
 
