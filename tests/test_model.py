@@ -242,6 +242,38 @@ def test_baseline_without_disentangle_shares_one_embedding():
     assert not hasattr(model, "clothing_adversary")
 
 
+@pytest.mark.parametrize(
+    ("full_gradient", "trained"), [("both", {"id", "cl"}), ("clothing", {"cl"}), ("none", set())]
+)
+def test_full_gradient_names_the_parts_that_the_full_embedding_trains(full_gradient, trained):
+    model = build_model(small_config(full_gradient=full_gradient), CAPTIONS)
+    parts = {"id": torch.randn(2, 8, requires_grad=True), "cl": torch.randn(2, 8, requires_grad=True)}
+    full = model._full_parts(parts["id"], parts["cl"])
+    if full.requires_grad:
+        full.sum().backward()
+    assert {name for name, part in parts.items() if part.grad is not None} == trained
+
+    model.zero_grad()
+    model.encode_image(images(2)).full.sum().backward()
+    branches = [p for module in (model.disentangle, model.image_encoder) for p in module.parameters()]
+    reached = [p.grad is not None and p.grad.abs().sum() > 0 for p in branches]
+    assert all(reached) if trained else not any(reached)  # "none": the projection alone learns
+    assert model.image_projection.weight.grad.abs().sum() > 0
+
+
+def test_full_gradient_leaves_the_embeddings_as_they_are():
+    torch.manual_seed(0)
+    model = build_model(small_config(), CAPTIONS).eval()
+    expected = model.encode_image(images(3))
+    for full_gradient in ("clothing", "none"):
+        model.config.full_gradient = full_gradient
+        actual = model.encode_image(images(3))
+        for name in ("full", "identity", "clothing"):
+            torch.testing.assert_close(getattr(actual, name), getattr(expected, name))
+    with pytest.raises(ValueError, match="full_gradient must be"):
+        small_config(full_gradient="identity")
+
+
 # -------------------------------------------------------------------------------- bad input
 @pytest.fixture(scope="module")
 def tiny_model() -> DisReID:

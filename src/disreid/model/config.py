@@ -36,6 +36,10 @@ class DisReIDConfig:
     self_layers: int = 6
     cross_layers: int = 3
     ffn: bool = False
+    # The branches that the losses on the full embedding v train: "both" (the design), "clothing", or
+    # "none" (v is then a projection of parts that only their own texts train, so the full caption cannot
+    # pull clothing into the identity branch). Inference is the same either way.
+    full_gradient: str = "both"
     dropout: float = 0.0
     num_classes: int = 0  # training identities, for the identity classifier (0: no classifier)
     image_encoder: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +49,8 @@ class DisReIDConfig:
         self.image_size = tuple(self.image_size)
         if len(self.image_size) != 2:
             raise ValueError(f"image_size must be (height, width), got {self.image_size}")
+        if self.full_gradient not in ("both", "clothing", "none"):
+            raise ValueError(f"full_gradient must be 'both', 'clothing' or 'none': {self.full_gradient!r}")
         if self.text_pooling not in (None, "mean", "cls", "eos"):
             raise ValueError(f"text_pooling must be 'mean', 'cls' or 'eos', got {self.text_pooling!r}")
 

@@ -155,13 +155,22 @@ class DisReID(nn.Module):
             full = F.normalize(self.image_projection(pooled), dim=-1)
             return full, full, full, pooled, None
         f_id, f_cl, gate = self.disentangle(tokens)
+        parts = self._full_parts(f_id, f_cl)
         if self.residual_projection is None:
-            full = F.normalize(self.image_projection(f_id + f_cl), dim=-1)
+            full = F.normalize(self.image_projection(parts), dim=-1)
         else:
-            full = F.normalize(self.image_projection(pooled) + self.residual_projection(f_id + f_cl), dim=-1)
+            full = F.normalize(self.image_projection(pooled) + self.residual_projection(parts), dim=-1)
         identity = F.normalize(self.identity_projection(f_id), dim=-1)
         clothing = F.normalize(self.clothing_projection(f_cl), dim=-1)
         return full, identity, clothing, f_id, gate
+
+    def _full_parts(self, f_id: torch.Tensor, f_cl: torch.Tensor) -> torch.Tensor:
+        """f_id + f_cl, through which the full embedding's losses train only `config.full_gradient`."""
+        if self.config.full_gradient != "both":
+            f_id = f_id.detach()
+        if self.config.full_gradient == "none":
+            f_cl = f_cl.detach()
+        return f_id + f_cl
 
     def encode_image(self, pixels: torch.Tensor) -> ImageEmbeddings:
         """Full, identity and clothing embeddings of images `[N, 3, H, W]` at `config.image_size`."""
