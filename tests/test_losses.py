@@ -282,10 +282,28 @@ def test_running_cross_correlation_sees_a_weak_dependence_that_one_batch_cannot(
     assert dependent.correlation[0, 0] == pytest.approx(0.29, abs=0.05)
 
 
-def test_text_decorrelation_removes_what_a_linear_probe_reads_from_the_other_part():
+def test_canonical_cross_correlation_sees_a_signal_spread_over_features_that_pairs_miss():
+    generator = torch.Generator().manual_seed(0)
+    signal = torch.randn(4096, 1, generator=generator)
+    nuisance = 2 * torch.randn(4096, 1, generator=generator)
+    x = torch.cat([signal + nuisance, nuisance], dim=1)  # x_0 - x_1 is the signal itself
+    pairwise = RunningCrossCorrelation(2, 1)(x, signal).item()
+    canonical = RunningCrossCorrelation(2, 1, measure="canonical", ridge=0.0)(x, signal).item()
+    # By hand: corr(x_0, y) = 1 / sqrt(1 + 4), corr(x_1, y) = 0, so the mean of the squares is 0.1;
+    # a linear combination reads y exactly, a canonical correlation of 1.
+    assert pairwise == pytest.approx(0.1, abs=0.01)
+    assert canonical == pytest.approx(1.0, abs=0.01)
+    # The ridge keeps a direction of small variance from counting in full: x's smaller eigenvalue is
+    # 1 - 2 / sqrt(5) = 0.106, so a ridge of 0.01 keeps about 0.106 / 0.116 of it.
+    ridged = RunningCrossCorrelation(2, 1, measure="canonical", ridge=0.01)(x, signal).item()
+    assert 0.8 < ridged < 0.95
+
+
+@pytest.mark.parametrize("measure", ["pairwise", "canonical"])
+def test_text_decorrelation_removes_what_a_linear_probe_reads_from_the_other_part(measure: str):
     generator = torch.Generator().manual_seed(0)
     weights = torch.randn(8, 8, generator=generator, requires_grad=True)
-    term = RunningCrossCorrelation(8, 8)
+    term = RunningCrossCorrelation(8, 8, measure=measure)
     optimizer = torch.optim.SGD([weights], lr=5.0)
     inputs, text = torch.randn(512, 8, generator=generator), torch.randn(512, 8, generator=generator)
     inputs[:, :4] += text[:, :4]  # the input carries the other part's text in half its features

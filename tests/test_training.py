@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from conftest import SMALL_RUN
 from disreid.cli import main
@@ -163,8 +164,14 @@ def test_train_and_evaluate_commands(synth_root, tmp_path, capsys):
 @pytest.mark.parametrize("jobs", ["1", "2"])  # one run after the other; side by side in two processes
 def test_quickstart_trains_compares_and_searches(tmp_path, capsys, jobs):
     out = tmp_path / "quickstart"
-    overrides = [arg for value in [*SMALL, "train.epochs=1"] for arg in ("--set", value)]
+    overrides = [arg for value in [*SMALL, "train.epochs=1", "loss.bio=0.7"] for arg in ("--set", value)]
     assert main(["quickstart", "--out", str(out), "--jobs", jobs, *overrides]) == 0
+    # Every override reaches both runs but the loss weights, which are disreid's alone.
+    configs = {
+        name: yaml.safe_load((out / name / "config.yaml").read_text()) for name in ("disreid", "baseline")
+    }
+    assert configs["disreid"]["train"]["epochs"] == configs["baseline"]["train"]["epochs"] == 1
+    assert configs["disreid"]["loss"]["bio"] == 0.7 and configs["baseline"]["loss"]["bio"] == 0.0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seconds"] > 0
     for name in ("disreid", "baseline"):

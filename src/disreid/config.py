@@ -37,6 +37,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast on CUDA (never on CPU, where fp32 is faster)
     temperature: float = 0.1
     hsic_kernel: str = "linear"  # or "correlation" (scale-free, as a probe sees it) or "rbf"
+    decorrelation: str = "pairwise"  # text_decorrelation's measure, or "canonical" (whitened, as a probe)
     log_every: int = 10  # steps between CSV/TensorBoard rows
 
 
@@ -83,6 +84,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.eval_every": (lambda v: v >= 0, "0 (never) or more"),
     "train.log_every": (lambda v: v >= 1, "at least 1"),
     "train.select_by": (lambda v: v in SUMMARY_METRICS, f"one of {', '.join(SUMMARY_METRICS)}"),
+    "train.decorrelation": (lambda v: v in ("pairwise", "canonical"), "pairwise or canonical"),
     "data.persons_per_batch": (lambda v: v >= 1, "at least 1"),
     "data.instances_per_person": (lambda v: v >= 1, "at least 1"),
     "data.num_workers": (lambda v: v >= 0, "0 or more"),

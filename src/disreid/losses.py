@@ -130,8 +130,7 @@ def _gram(x: torch.Tensor, kernel: str, sigma: float | None) -> torch.Tensor:
 
 
 class RunningCrossCorrelation(nn.Module):
-    """The mean squared correlation between every feature of `x` and every feature of `y`, estimated over
-    recent batches.
+    """How much of `y` a linear read of `x` finds, estimated over recent batches.
 
     A linear probe reads a factor from standardised features wherever their class means differ, that is
     wherever the features correlate with the factor. Held to the text of the other part (v_cl against
@@ -139,25 +138,60 @@ class RunningCrossCorrelation(nn.Module):
     probe would find, with no factor labels. One batch of 64 estimates 64 × 64 correlations too noisily
     to steer by (the correlation kernel of `hsic`), so the direction comes from a running average of the
     batches' correlation matrices while the gradient flows through the current batch's: `forward`
-    returns `mean(R_running * R_batch)`, the mean squared correlation where the two agree (a mean, not a
-    sum, so that its weight does not depend on the embedding's width). `R_batch` is standardised with
-    the batch's own moments, so that it stays a correlation, within [-1, 1], whatever the features' scale.
+    returns `mean(R_running * R_batch)`. `R_batch` is standardised with the batch's own moments, so that
+    it stays a correlation, within [-1, 1], whatever the features' scale.
+
+    `measure="pairwise"` averages the squared correlation of every pair of features. It misses what a
+    probe sees when many features each correlate a little and together a lot: a probe combines them.
+    `measure="canonical"` first whitens each side with its running correlation matrix (a ridge of
+    `ridge` keeps near-constant directions from being blown up), so that the term is the mean squared
+    canonical correlation: the share of `y` that the best linear combination of `x` explains.
     """
 
-    def __init__(self, dim_x: int, dim_y: int, momentum: float = 0.98) -> None:
+    def __init__(
+        self,
+        dim_x: int,
+        dim_y: int,
+        momentum: float = 0.98,
+        measure: str = "pairwise",
+        ridge: float = 0.01,
+    ) -> None:
         super().__init__()
+        if measure not in ("pairwise", "canonical"):
+            raise ValueError(f"unknown measure {measure!r}: use 'pairwise' or 'canonical'")
         self.momentum = momentum
+        self.measure = measure
+        self.ridge = ridge
         self.register_buffer("correlation", torch.zeros(dim_x, dim_y))
         self.register_buffer("batches", torch.zeros((), dtype=torch.long))
+        if measure == "canonical":  # each side's own correlations, to whiten it with
+            self.register_buffer("correlation_x", torch.eye(dim_x))
+            self.register_buffer("correlation_y", torch.eye(dim_y))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if len(x) < 2:
             return x.sum() * 0.0 + y.sum() * 0.0
-        batch = _standardise(x).t() @ _standardise(y) / len(x)
-        with torch.no_grad():  # the first batch sets the average; later ones move it
-            self.correlation.lerp_(batch.float(), 1 - self.momentum if self.batches > 0 else 1.0)
+        x, y = _standardise(x), _standardise(y)
+        batch = x.t() @ y / len(x)
+        with torch.no_grad():  # the first batch sets the averages; later ones move them
+            step = 1 - self.momentum if self.batches > 0 else 1.0
+            self.correlation.lerp_(batch.float(), step)
+            if self.measure == "canonical":
+                self.correlation_x.lerp_((x.t() @ x / len(x)).float(), step)
+                self.correlation_y.lerp_((y.t() @ y / len(y)).float(), step)
             self.batches += 1
-        return (self.correlation * batch).mean()
+        if self.measure == "pairwise":
+            return (self.correlation * batch).mean()
+        whiten_x = _inverse_sqrt(self.correlation_x, self.ridge).to(batch.dtype)
+        whiten_y = _inverse_sqrt(self.correlation_y, self.ridge).to(batch.dtype)
+        running = whiten_x @ self.correlation.to(batch.dtype) @ whiten_y
+        return (running * (whiten_x @ batch @ whiten_y)).sum() / min(batch.shape)
+
+
+def _inverse_sqrt(matrix: torch.Tensor, ridge: float) -> torch.Tensor:
+    """`(matrix + ridge · I)^(-1/2)` of a symmetric positive semi-definite matrix."""
+    values, vectors = torch.linalg.eigh(matrix)
+    return vectors @ torch.diag((values.clamp_min(0) + ridge).rsqrt()) @ vectors.t()
 
 
 def _standardise(x: torch.Tensor) -> torch.Tensor:
@@ -201,6 +235,7 @@ class AdvancedLoss(nn.Module):
         temperature: float = 0.1,
         hsic_kernel: str = "linear",
         embed_dim: int = 512,
+        decorrelation: str = "pairwise",
     ) -> None:
         super().__init__()
         if isinstance(weights, dict):
@@ -209,8 +244,8 @@ class AdvancedLoss(nn.Module):
         self.temperature = temperature
         self.hsic_kernel = hsic_kernel
         # Running correlations of v_id with t_cl and of v_cl with t_id: buffers, saved with a checkpoint.
-        self.identity_vs_clothing_text = RunningCrossCorrelation(embed_dim, embed_dim)
-        self.clothing_vs_identity_text = RunningCrossCorrelation(embed_dim, embed_dim)
+        self.identity_vs_clothing_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
+        self.clothing_vs_identity_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
 
     def forward(
         self,

@@ -141,7 +141,11 @@ class Trainer:
             persistent_workers=config.data.num_workers > 0,
         )
         self.loss_fn = AdvancedLoss(
-            config.loss, config.train.temperature, config.train.hsic_kernel, config.model.embed_dim
+            config.loss,
+            config.train.temperature,
+            config.train.hsic_kernel,
+            config.model.embed_dim,
+            config.train.decorrelation,
         ).to(self.device)
         self.optimizer = build_optimizer(self.model, config.train)
         self.scheduler = build_scheduler(self.optimizer, config.train, len(self.sampler))
