@@ -138,6 +138,7 @@ def test_a_path_out_of_the_data_folder_is_a_malformed_record(own_synth):
         ("train.lr=-0.001", "train.lr must be a positive number"),
         ("train.lr=.nan", "train.lr must be a positive number"),
         ("data.bad_records=ignore", "data.bad_records must be one of skip, refuse"),
+        ("train.decorrelation=kernel", "train.decorrelation must be one of pairwise, canonical"),
     ],
 )
 def test_nonsense_settings_are_refused_before_any_work(synth_root, tmp_path, capsys, setting, complaint):

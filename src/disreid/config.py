@@ -16,7 +16,7 @@ import yaml
 
 from disreid.data.config import BAD_RECORDS, DataConfig
 from disreid.evaluation.metrics import SUMMARY_METRICS
-from disreid.losses import LossWeights
+from disreid.losses import DECORRELATION_MEASURES, LossWeights
 from disreid.model import DisReIDConfig
 
 
@@ -84,7 +84,10 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.eval_every": (lambda v: v >= 0, "0 (never) or more"),
     "train.log_every": (lambda v: v >= 1, "at least 1"),
     "train.select_by": (lambda v: v in SUMMARY_METRICS, f"one of {', '.join(SUMMARY_METRICS)}"),
-    "train.decorrelation": (lambda v: v in ("pairwise", "canonical"), "pairwise or canonical"),
+    "train.decorrelation": (
+        lambda v: v in DECORRELATION_MEASURES,
+        f"one of {', '.join(DECORRELATION_MEASURES)}",
+    ),
     "data.persons_per_batch": (lambda v: v >= 1, "at least 1"),
     "data.instances_per_person": (lambda v: v >= 1, "at least 1"),
     "data.num_workers": (lambda v: v >= 0, "0 or more"),

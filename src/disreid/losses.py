@@ -23,6 +23,7 @@ LOSS_KEYS = (
     "id_adv",
     "text_decorrelation",
 )
+DECORRELATION_MEASURES = ("pairwise", "canonical")  # how `RunningCrossCorrelation` reads a dependence
 IDENTITY_TEXT_TERMS = ("bio", "id_adv", "text_decorrelation")  # the terms that read t_id
 CLOTHING_TEXT_TERMS = ("cloth", "cloth_adv", "cloth_match", "text_decorrelation")  # and t_cl
 
@@ -157,8 +158,8 @@ class RunningCrossCorrelation(nn.Module):
         ridge: float = 0.01,
     ) -> None:
         super().__init__()
-        if measure not in ("pairwise", "canonical"):
-            raise ValueError(f"unknown measure {measure!r}: use 'pairwise' or 'canonical'")
+        if measure not in DECORRELATION_MEASURES:
+            raise ValueError(f"unknown measure {measure!r}: use one of {', '.join(DECORRELATION_MEASURES)}")
         self.momentum = momentum
         self.measure = measure
         self.ridge = ridge
