@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -122,7 +123,7 @@ def fake_output(batch: int, embed: int = 8, classes: int = 3, equal: bool = Fals
 
 def test_loss_returns_every_term_and_their_weighted_sum():
     output = fake_output(4)
-    everything = LossWeights(id_consistency=0.3, id_adv=0.7, text_decorrelation=0.5)
+    everything = LossWeights(id_consistency=0.3, id_adv=0.7, text_decorrelation=0.5, image_decorrelation=0.2)
     losses = AdvancedLoss(everything, embed_dim=8)(
         output, torch.tensor([0, 0, 1, 2]), outfit_ids=torch.tensor([5, 6, 6, -1]), epoch=4
     )
@@ -135,6 +136,23 @@ def test_loss_returns_every_term_and_their_weighted_sum():
     assert losses["gate_regularization"].item() == pytest.approx(
         F.mse_loss(output.gate, torch.full_like(output.gate, 0.5)).item()
     )
+
+
+def test_image_decorrelation_holds_each_branch_to_the_other_detached():
+    generator = torch.Generator().manual_seed(0)
+    identity = torch.randn(16, 8, generator=generator, requires_grad=True)
+    clothing = (identity.detach() + torch.randn(16, 8, generator=generator)).requires_grad_()
+    output = dataclasses.replace(fake_output(16), image_identity=identity, image_clothing=clothing)
+    loss_fn = AdvancedLoss(LossWeights(image_decorrelation=1.0), embed_dim=8)
+    term = loss_fn(output, torch.arange(16) % 3)["image_decorrelation"]
+    # On a first batch, each direction is the mean squared correlation between the two embeddings.
+    expected = 2 * RunningCrossCorrelation(8, 8)(identity.detach(), clothing.detach())
+    assert term.item() == pytest.approx(expected.item(), rel=1e-5)
+    term.backward()
+    assert identity.grad.abs().sum() > 0 and clothing.grad.abs().sum() > 0
+    # Its running correlations are kept (and saved) only where it is weighed.
+    assert "identity_vs_clothing_image.correlation" in loss_fn.state_dict()
+    assert "identity_vs_clothing_image.correlation" not in AdvancedLoss(embed_dim=8).state_dict()
 
 
 def test_consistency_matches_a_value_worked_by_hand():

@@ -22,6 +22,7 @@ LOSS_KEYS = (
     "id_consistency",
     "id_adv",
     "text_decorrelation",
+    "image_decorrelation",
 )
 DECORRELATION_MEASURES = ("pairwise", "canonical")  # how `RunningCrossCorrelation` reads a dependence
 IDENTITY_TEXT_TERMS = ("bio", "id_adv", "text_decorrelation")  # the terms that read t_id
@@ -46,6 +47,9 @@ class LossWeights:
     # v_id uncorrelated with the clothing text and v_cl with the identity text, feature by feature, with
     # correlations remembered over recent batches (`RunningCrossCorrelation`)
     text_decorrelation: float = 0.0
+    # the same between v_id and v_cl of one image, each against the other detached: the clothing embedding
+    # holds what the caption leaves unsaid (`RunningCrossCorrelation` keeps chance correlations out)
+    image_decorrelation: float = 0.0
 
     @property
     def use_identity_captions(self) -> bool:
@@ -247,6 +251,13 @@ class AdvancedLoss(nn.Module):
         # Running correlations of v_id with t_cl and of v_cl with t_id: buffers, saved with a checkpoint.
         self.identity_vs_clothing_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
         self.clothing_vs_identity_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
+        if self.weights.image_decorrelation:  # only then: checkpoints of runs without it stay loadable
+            self.identity_vs_clothing_image = RunningCrossCorrelation(
+                embed_dim, embed_dim, measure=decorrelation
+            )
+            self.clothing_vs_identity_image = RunningCrossCorrelation(
+                embed_dim, embed_dim, measure=decorrelation
+            )
 
     def forward(
         self,
@@ -306,6 +317,11 @@ class AdvancedLoss(nn.Module):
             terms["text_decorrelation"] = self.identity_vs_clothing_text(
                 output.image_identity, text_clothing.detach()
             ) + self.clothing_vs_identity_text(output.image_clothing, text_identity.detach())
+        if self.weights.image_decorrelation:
+            identity, clothing = output.image_identity, output.image_clothing
+            terms["image_decorrelation"] = self.identity_vs_clothing_image(
+                identity, clothing.detach()
+            ) + self.clothing_vs_identity_image(clothing, identity.detach())
         if self.weights.id_consistency:
             terms["id_consistency"] = consistency(output.image_identity, person_ids, outfit_ids, tau)
         if output.identity_logits is not None:
