@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -44,8 +45,9 @@ class LossWeights:
     # Beyond the design, off by default (README, "Identity across clothes"):
     id_consistency: float = 0.0  # v_id of one person agrees across its images, whatever the outfit
     id_adv: float = 0.0  # the mirror of cloth_adv: identity text read out of v_cl, reversed
-    # v_id uncorrelated with the clothing text and v_cl with the identity text, feature by feature, with
-    # correlations remembered over recent batches (`RunningCrossCorrelation`)
+    # v_id uncorrelated with the clothing text and v_cl with the identity text, pair by pair of features or
+    # as a probe combining them reads it (`train.decorrelation`), over recent batches
+    # (`RunningCrossCorrelation`)
     text_decorrelation: float = 0.0
     # the same between v_id and v_cl of one image, each against the other detached: the clothing embedding
     # holds what the caption leaves unsaid (`RunningCrossCorrelation` keeps chance correlations out)
@@ -142,8 +144,8 @@ class RunningCrossCorrelation(nn.Module):
     t_id, whose features carry the identity factors a caption states), this term removes what such a
     probe would find, with no factor labels. One batch of 64 estimates 64 × 64 correlations too noisily
     to steer by (the correlation kernel of `hsic`), so the direction comes from a running average of the
-    batches' correlation matrices while the gradient flows through the current batch's: `forward`
-    returns `mean(R_running * R_batch)`. `R_batch` is standardised with the batch's own moments, so that
+    batches' correlation matrices while the gradient flows through the current batch's, as
+    `R_running * R_batch`. `R_batch` is standardised with the batch's own moments, so that
     it stays a correlation, within [-1, 1], whatever the features' scale.
 
     `measure="pairwise"` averages the squared correlation of every pair of features. It misses what a
@@ -249,15 +251,10 @@ class AdvancedLoss(nn.Module):
         self.temperature = temperature
         self.hsic_kernel = hsic_kernel
         # Running correlations of v_id with t_cl and of v_cl with t_id: buffers, saved with a checkpoint.
-        self.identity_vs_clothing_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
-        self.clothing_vs_identity_text = RunningCrossCorrelation(embed_dim, embed_dim, measure=decorrelation)
+        running = partial(RunningCrossCorrelation, embed_dim, embed_dim, measure=decorrelation)
+        self.identity_vs_clothing_text, self.clothing_vs_identity_text = running(), running()
         if self.weights.image_decorrelation:  # only then: checkpoints of runs without it stay loadable
-            self.identity_vs_clothing_image = RunningCrossCorrelation(
-                embed_dim, embed_dim, measure=decorrelation
-            )
-            self.clothing_vs_identity_image = RunningCrossCorrelation(
-                embed_dim, embed_dim, measure=decorrelation
-            )
+            self.identity_vs_clothing_image, self.clothing_vs_identity_image = running(), running()
 
     def forward(
         self,
