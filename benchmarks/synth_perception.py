@@ -7,7 +7,8 @@ accuracy per factor, on the test persons' images.
 A factor is scored only on the images whose captions may state it: the face (eyewear, beard) where it
 faces the camera, the shoes where no object hides them, the bag's colour where there is a bag. Every
 factor must read at 90 % or more: a caption that names what no model can see measures nothing. Prints a
-table and writes benchmarks/results/synth_perception_vN.json (N: the SynthPedes version).
+table and writes benchmarks/results/synth_perception_vN.json (N: the SynthPedes version), with the first
+images misread for each factor: what to look at before redrawing it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from disreid.data.synth.generate import MANIFEST  # noqa: E402
 from disreid.data.synth.scene import VIEWS  # noqa: E402
 
 TARGET = 90.0
+MISREAD_SHOWN = 30  # images listed per factor, to look at
 FACTORS = {**IDENTITY_FACTORS, **CLOTHING_FACTORS}
 
 
@@ -126,9 +128,9 @@ def train(model: FactorCNN, pixels, labels, seen, epochs: int, batch: int = 64) 
 
 
 @torch.no_grad()
-def score(model: FactorCNN, pixels, labels, seen, views: np.ndarray) -> dict[str, dict]:  # noqa: ANN001
-    """Balanced accuracy per factor, overall and per view, and the values most often taken for others:
-    what to redraw where a factor falls short."""
+def score(model: FactorCNN, pixels, labels, seen, views: np.ndarray, files: list[str]) -> dict[str, dict]:  # noqa: ANN001
+    """Balanced accuracy per factor, overall and per view, the values most often taken for others and the
+    first images misread: what to redraw where a factor falls short."""
     model.eval()
     predicted = {name: [] for name in FACTORS}
     for chunk in pixels.split(256):
@@ -152,6 +154,10 @@ def score(model: FactorCNN, pixels, labels, seen, views: np.ndarray) -> dict[str
             },
             "most_confused": dict(confused.most_common(3)),
             "hardest_among": hardest_among(truth, guess, rows, labels.numpy(), f),
+            "misread": {
+                files[i]: f"{values[truth[i]]} as {values[guess[i]]}"
+                for i in np.flatnonzero(rows & (truth != guess))[:MISREAD_SHOWN]
+            },
         }
     return result
 
@@ -223,7 +229,8 @@ def main() -> None:
         test_set, test_views = tensors(test_records, height, width), views_of(test_records, root)
     model = FactorCNN()
     train(model, *train_set, epochs=args.epochs)
-    result = score(model, *test_set, test_views)
+    files = [str(record.path.relative_to(root)) for record in test_records]
+    result = score(model, *test_set, test_views, files)
     print(f"{'factor':<14}{'balanced acc.':>14}{'chance':>8}{'images':>8}   {'  '.join(VIEWS)}")
     for name, row in result.items():
         per_view = "  ".join(f"{row['per_view'].get(view, float('nan')):5.1f}" for view in VIEWS)

@@ -25,7 +25,18 @@ from disreid.data.synth.captions import (
     PRONOUNS,
     SKIN_WORDS,
 )
-from disreid.data.synth.drawing import HAIR_RGB, SKIN_RGB, Pose, beard_colour, draw_person, lightness
+from disreid.data.synth.drawing import (
+    ARM_RIM_SHADE,
+    COLOUR_RGB,
+    HAIR_RGB,
+    SKIN_RGB,
+    Pose,
+    beard_colour,
+    detail,
+    draw_person,
+    lightness,
+    shade,
+)
 from disreid.data.synth.factors import CLOTHING_FACTORS, IDENTITY_FACTORS
 from disreid.data.synth.population import SPLITS, sample_population
 
@@ -167,6 +178,50 @@ def test_build_shows_in_profile_as_the_depth_of_the_body(gender):
         body = (np.asarray(image) != 255).any(axis=-1)
         depths.append(body[35:65].sum(axis=1).max())  # the widest row between the shoulders and the hips
     assert np.diff(depths).min() >= 4, depths
+
+
+def _figure(view: str, background: tuple[int, int, int], **changes: str) -> np.ndarray:
+    """One person drawn at 128×64 on a plain background, as an int array."""
+    identity = dict(gender="female", skin="light", hair_colour="grey", hair_style="ponytail")
+    identity |= dict(height="average", build="average", eyewear="none", beard="none")
+    clothing = dict(upper="t-shirt", upper_colour="blue", lower="trousers", lower_colour="black")
+    clothing |= dict(shoes_colour="black", bag="none", bag_colour="none")
+    for name, value in changes.items():
+        (identity if name in identity else clothing)[name] = value
+    image = Image.new("RGB", (64, 128), background)
+    draw_person(image, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124)
+    return np.asarray(image).astype(int)
+
+
+def test_hair_shows_on_a_street_of_its_own_colour():
+    """Grey hair on a grey wall: the hair's outline is drawn in its shadow, so the ponytail still shows
+    (v7 read hair style at 68 % among grey-haired persons)."""
+    grey = HAIR_RGB["grey"]
+    beside = slice(18, 32), slice(39, 48)  # right of the face, above the shoulders: where a ponytail hangs
+    ponytail, short = (
+        (np.abs(_figure("front", grey, hair_style=style)[beside] - grey).sum(-1) > 120).sum()
+        for style in ("ponytail", "short")
+    )
+    assert ponytail >= 20 and short == 0, (ponytail, short)
+
+
+def test_in_profile_a_sleeve_shows_over_a_torso_of_its_colour():
+    """The near arm hangs over the torso in profile: its edge, in shadow, is what shows a sleeve's length
+    there (v7 drew it in the torso's colour, and read garment kind in profile at 78.9 %)."""
+    orange = COLOUR_RGB["orange"]
+    edge = np.array(shade(orange, ARM_RIM_SHADE))
+    for kind in ("t-shirt", "coat"):  # neither has a seam of that colour in profile
+        figure = _figure("side", (255, 255, 255), upper=kind, upper_colour="orange")
+        assert (np.abs(figure[35:60] - edge).sum(-1) < 30).sum() >= 10, kind
+
+
+def test_a_jacket_shows_its_collar_and_zip_in_profile():
+    """In profile a jacket has a collar at the neck and a zip down its front in the seam colour: v7 drew
+    neither there, and read a jacket in profile as a hoodie (upper-garment kind 78.9 % in profile)."""
+    red = COLOUR_RGB["red"]
+    jacket = _figure("side", (255, 255, 255), upper="jacket", upper_colour="red")
+    seam = (np.abs(jacket[28:50] - detail(red)).sum(-1) < 30).sum()  # from the neck to the waist
+    assert seam >= 15, seam
 
 
 def test_caption_parts_are_clauses_of_the_caption(records):

@@ -80,6 +80,8 @@ BELT_RGB: RGB = (52, 38, 28)
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
 FAR_SHADE = 0.72  # limbs on the far side of a side view are in the body's shadow
+ARM_RIM_SHADE = 0.7  # an arm's edge in shadow, where it hangs over the torso
+HAIR_RIM_SHADE = 0.55  # hair edged in its own shadow, so that its outline shows on a street of its colour
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ class _Figure:
         u, tall, wide = unit, HEIGHT_SCALE[identity["height"]], BUILD_SCALE[identity["build"]]
         self.shape = shape = GENDER_SHAPE[identity["gender"]]
         self.skin, self.hair = SKIN_RGB[identity["skin"]], HAIR_RGB[identity["hair_colour"]]
+        self.hair_rim = shade(self.hair, HAIR_RIM_SHADE)
+        self.rim_width = max(1, round(0.07 * unit))
         self.top_rgb, self.bottom_rgb = (
             COLOUR_RGB[clothing["upper_colour"]],
             COLOUR_RGB[clothing["lower_colour"]],
@@ -242,17 +246,20 @@ class _Figure:
 
     # -- primitives ---------------------------------------------------------------------------------------
 
-    def limb(self, points: tuple[Point, ...], width: float, colour: RGB) -> None:
-        """A thick polyline with round ends and joints."""
+    def limb(self, points: tuple[Point, ...], width: float, colour: RGB, rim: RGB | None = None) -> None:
+        """A thick polyline with round ends and joints, edged in `rim` if given."""
+        if rim is not None:
+            self.limb(points, width + 2 * self.rim_width, rim)
         self.canvas.line(points, fill=colour, width=max(1, round(width)), joint="curve")
         for point in (points[0], points[-1]):
             self.ellipse(point, width / 2, width / 2, colour)
 
-    def ellipse(self, centre: Point, rx: float, ry: float, colour: RGB) -> None:
-        self.canvas.ellipse((centre[0] - rx, centre[1] - ry, centre[0] + rx, centre[1] + ry), fill=colour)
+    def ellipse(self, centre: Point, rx: float, ry: float, colour: RGB, rim: RGB | None = None) -> None:
+        box = (centre[0] - rx, centre[1] - ry, centre[0] + rx, centre[1] + ry)
+        self.canvas.ellipse(box, fill=colour, outline=rim, width=self.rim_width)
 
-    def polygon(self, points: list[Point], colour: RGB) -> None:
-        self.canvas.polygon(points, fill=colour)
+    def polygon(self, points: list[Point], colour: RGB, rim: RGB | None = None) -> None:
+        self.canvas.polygon(points, fill=colour, outline=rim, width=self.rim_width)
 
     def mirrored(self, half: list[Point], axis: float | None = None) -> list[Point]:
         """A polygon symmetric about the body axis (or `axis`), from its left half listed top to bottom."""
@@ -367,13 +374,17 @@ class _Figure:
         """Collars, zips, buttons and pockets: what tells a shirt from a jacket at a glance."""
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
         if kind == "hoodie":  # the hood: gathered round the neck in front, bunched up behind the neck,
-            hood = {  # standing out above the shoulders and above a backpack
+            hood = {  # standing out above the shoulders and above a backpack; in profile, up behind the head
                 "front": (at(0, 0.05), 0.6, 0.35),
                 "back": (at(0, 0.2), 0.85, 0.45),
-                "side": (at(-0.6, -0.05), 0.5, 0.5),
+                "side": (at(-0.6, -0.2), 0.5, 0.6),
             }
-            centre, rx, ry = hood[self.view]
-            self.ellipse(centre, rx * u, ry * u, seam)
+            (x, y), rx, ry = hood[self.view]
+            box = (x - rx * u, y - ry * u, x + rx * u, y + ry * u)
+            if self.side_view:  # a hump of the garment's own colour, its opening's edge in the seam colour
+                self.canvas.ellipse(box, fill=self.top_rgb, outline=seam, width=2 * self.rim_width)
+            else:
+                self.canvas.ellipse(box, fill=seam)
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
             self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
@@ -388,6 +399,11 @@ class _Figure:
                 0.25 * u,
                 seam,
             )
+            if self.side_view:  # a collar standing up in front of the neck and a zip down the front edge
+                d, chest, top = self.depth, self.shape["chest"], self.shoulder_y
+                front = ((0.5 * d, top + 0.15 * u), (0.85 * chest * d, top + 0.8 * u), (0.8 * hem, hem_y))
+                self.limb(tuple((self.cx + x, y) for x, y in front), 0.14 * u, seam)
+                self.limb((at(0.0, -0.12), at(0.25, 0.02)), 0.24 * u, seam)
         if self.view != "front":
             return
         if kind != "tank top":  # a round neckline
@@ -410,14 +426,17 @@ class _Figure:
             self.polygon(self.mirrored(pocket), seam)
 
     def arm(self, arm: Limb, light: float) -> None:
+        """The arm and its sleeve, each edged in its shadow: in profile the near arm hangs over a torso of
+        its own colour, where only that edge shows how long the sleeve is."""
         kind, colour, (shoulder, elbow, wrist) = self.clothing["upper"], shade(self.top_rgb, light), arm
-        self.limb(arm, self.arm_w, shade(self.skin, light))
+        skin, edge = shade(self.skin, light), shade(colour, ARM_RIM_SHADE)
+        self.limb(arm, self.arm_w, skin, shade(skin, ARM_RIM_SHADE))
         if kind in LONG_SLEEVES:
-            self.limb(arm, (1.25 if kind == "coat" else 1.12) * self.arm_w, colour)
+            self.limb(arm, (1.25 if kind == "coat" else 1.12) * self.arm_w, colour, edge)
             if kind == "jacket":  # ribbed cuffs like the hem
                 self.limb((lerp(elbow, wrist, 0.8), wrist), 1.2 * self.arm_w, detail(colour))
         elif kind == "t-shirt":
-            self.limb((shoulder, lerp(shoulder, elbow, 0.65)), 1.45 * self.arm_w, colour)
+            self.limb((shoulder, lerp(shoulder, elbow, 0.65)), 1.45 * self.arm_w, colour, edge)
         self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, shade(self.skin, light))
 
     def bag_on_body(self) -> None:
@@ -469,7 +488,9 @@ class _Figure:
         if self.identity["hair_style"] == "long":
             at = self.at_head
             self.polygon(
-                self.mirrored([at(-0.56, -0.2), (at(-0.66, 0)[0], self.shoulder_y + 0.9 * self.u)]), self.hair
+                self.mirrored([at(-0.56, -0.2), (at(-0.66, 0)[0], self.shoulder_y + 0.9 * self.u)]),
+                self.hair,
+                self.hair_rim,
             )
 
     def head_and_hair(self) -> None:
@@ -486,16 +507,18 @@ class _Figure:
                     0.22 * u,
                     0.22 * u,
                     self.hair,
+                    self.hair_rim,
                 )
         if view == "back":
-            self.ellipse(at(0, -0.08), 0.54 * self.head_w, 0.47 * u, self.hair)
+            self.ellipse(at(0, -0.08), 0.54 * self.head_w, 0.47 * u, self.hair, self.hair_rim)
         else:
-            self.canvas.chord((*at(back - 0.54, -0.56), *at(back + 0.54, 0.34)), 180, 360, fill=self.hair)
+            crown = (*at(back - 0.54, -0.56), *at(back + 0.54, 0.34))
+            self.canvas.chord(crown, 180, 360, fill=self.hair, outline=self.hair_rim, width=self.rim_width)
         if self.side_view:
-            self.ellipse(at(-0.31, -0.08), 0.28 * u, 0.4 * u, self.hair)
+            self.ellipse(at(-0.31, -0.08), 0.28 * u, 0.4 * u, self.hair, self.hair_rim)
         if style == "bun":  # high on the crown, so that it stands out of the head's outline from every side
             bun = {"front": at(0, -0.68), "back": at(0, -0.6), "side": at(-0.55, -0.5)}[view]
-            self.ellipse(bun, 0.44 * u, 0.4 * u, shade(self.hair, 0.85))
+            self.ellipse(bun, 0.44 * u, 0.4 * u, shade(self.hair, 0.85), self.hair_rim)
         elif style == "ponytail":
             self.ponytail()
         elif style == "long":
@@ -516,7 +539,7 @@ class _Figure:
             tail = (at(-0.55, -0.15), at(-1.1, 0.2), at(-1.05, 0.9))
         else:
             tail = (at(0.5, -0.25), at(0.8, 0.1), at(0.75, 0.75))
-        self.limb(tail, 0.36 * u, self.hair)
+        self.limb(tail, 0.36 * u, self.hair, self.hair_rim)
         self.ellipse(lerp(tail[0], tail[1], 0.3), 0.16 * u, 0.1 * u, shade(self.hair, 0.6))
 
     def long_hair(self) -> None:
@@ -525,17 +548,19 @@ class _Figure:
         at, u = self.at_head, self.u
         bottom = self.shoulder_y + {"back": 0.9 * u, "side": 1.2 * u, "front": 1.3 * u}[self.view]
         if self.view == "back":
-            self.polygon(self.mirrored([at(-0.54, 0), (at(-0.62, 0)[0], bottom)], self.head[0]), self.hair)
+            half = [at(-0.54, 0), (at(-0.62, 0)[0], bottom)]
+            self.polygon(self.mirrored(half, self.head[0]), self.hair, self.hair_rim)
         elif self.side_view:
             self.polygon(
                 [at(-0.56, -0.1), at(0.02, -0.1), (at(-0.09, 0)[0], bottom), (at(-0.67, 0)[0], bottom)],
                 self.hair,
+                self.hair_rim,
             )
         else:  # beside the face, then in front of both shoulders down onto the chest
             for side in (-1, 1):
                 lock = [at(side * 0.6, -0.2), at(side * 0.44, -0.1), at(side * 0.46, 0.5)]
                 ends = [at(side * 0.5, 0)[0], at(side * 0.9, 0)[0]]
-                self.polygon([*lock, *((x, bottom) for x in ends)], self.hair)
+                self.polygon([*lock, *((x, bottom) for x in ends)], self.hair, self.hair_rim)
 
     def face(self) -> None:
         """Eyes, brows, mouth, beard and eyewear; a profile shows one eye and a nose."""
@@ -544,19 +569,20 @@ class _Figure:
             s = 1 / 0.9  # profile points below are in head heights; the profile head is 0.9 wide
             eyes = [at(0.28 * s, 0.03)]
             self.polygon([at(0.43 * s, -0.02), at(0.55 * s, 0.17), at(0.42 * s, 0.2)], self.skin)  # the nose
-            jaw = ((-0.02, 0.05), (0.2, 0.22), (0.44, 0.24), (0.42, 0.62), (0.06, 0.6), (-0.1, 0.3))
+            jaw = ((-0.02, 0.05), (0.2, 0.22), (0.44, 0.24), (0.44, 0.7), (0.04, 0.66), (-0.12, 0.3))
             beard = [at(x * s, y) for x, y in jaw]
             mouth = [at(0.28 * s, 0.31), at(0.42 * s, 0.31)]
             temple = (eyes[0][0] - 0.12 * u, at(-0.05 * s, 0)[0])
         else:
             eyes = [at(-0.2, 0.05), at(0.2, 0.05)]
-            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.54, -0.02), at(-0.58, 0.4), at(-0.24, 0.76)]
+            jaw = [at(-0.15, 0.2), at(-0.38, 0.15), at(-0.56, -0.04), at(-0.62, 0.42), at(-0.28, 0.86)]
             beard = self.mirrored(jaw, self.head[0])  # under the nose, up the sideburn, along the jaw
             mouth = [at(-0.13, 0.3), at(0.13, 0.3)]
             temple = (eyes[0][0] + 0.12 * u, eyes[1][0] - 0.12 * u)  # the bridge between the lenses
         lips = mix(self.skin, (130, 40, 40), 0.5)
         if identity["beard"] == "beard":  # the hair's colour in shadow, a chin fuller than the face's
-            self.polygon(beard, beard_colour(self.hair, self.skin))
+            colour = beard_colour(self.hair, self.skin)
+            self.polygon(beard, colour, shade(colour, HAIR_RIM_SHADE))
             lips = mix(self.skin, (220, 120, 120), 0.5)  # a lip that shows through the beard
         self.canvas.line(mouth, fill=lips, width=line)
         # Eyewear is drawn larger than life so that it still shows on a face a dozen pixels high: glasses
