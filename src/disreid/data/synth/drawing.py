@@ -254,9 +254,11 @@ class _Figure:
         for point in (points[0], points[-1]):
             self.ellipse(point, width / 2, width / 2, colour)
 
-    def ellipse(self, centre: Point, rx: float, ry: float, colour: RGB, rim: RGB | None = None) -> None:
+    def ellipse(
+        self, centre: Point, rx: float, ry: float, colour: RGB, rim: RGB | None = None, rim_width: int = 0
+    ) -> None:
         box = (centre[0] - rx, centre[1] - ry, centre[0] + rx, centre[1] + ry)
-        self.canvas.ellipse(box, fill=colour, outline=rim, width=self.rim_width)
+        self.canvas.ellipse(box, fill=colour, outline=rim, width=rim_width or self.rim_width)
 
     def polygon(self, points: list[Point], colour: RGB, rim: RGB | None = None) -> None:
         self.canvas.polygon(points, fill=colour, outline=rim, width=self.rim_width)
@@ -379,12 +381,11 @@ class _Figure:
                 "back": (at(0, 0.2), 0.85, 0.45),
                 "side": (at(-0.6, -0.2), 0.5, 0.6),
             }
-            (x, y), rx, ry = hood[self.view]
-            box = (x - rx * u, y - ry * u, x + rx * u, y + ry * u)
+            centre, rx, ry = hood[self.view]
             if self.side_view:  # a hump of the garment's own colour, its opening's edge in the seam colour
-                self.canvas.ellipse(box, fill=self.top_rgb, outline=seam, width=2 * self.rim_width)
+                self.ellipse(centre, rx * u, ry * u, self.top_rgb, seam, 2 * self.rim_width)
             else:
-                self.canvas.ellipse(box, fill=seam)
+                self.ellipse(centre, rx * u, ry * u, seam)
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
             self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
@@ -437,7 +438,7 @@ class _Figure:
                 self.limb((lerp(elbow, wrist, 0.8), wrist), 1.2 * self.arm_w, detail(colour))
         elif kind == "t-shirt":
             self.limb((shoulder, lerp(shoulder, elbow, 0.65)), 1.45 * self.arm_w, colour, edge)
-        self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, shade(self.skin, light))
+        self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, skin)
 
     def bag_on_body(self) -> None:
         u, at, bag, colour = self.u, self.at_body, self.clothing["bag"], self.bag_rgb
