@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from disreid.data import (
     load_records,
     read_cuhk_pedes,
 )
+from disreid.data.synth import MANIFEST, VERSION
 from disreid.data.transforms import pad_and_random_crop, random_erasing, random_horizontal_flip
 
 CUHK_RECORD = {
@@ -113,6 +115,16 @@ def test_a_synthpedes_set_made_with_other_parameters_is_refused(synth_root):
     with pytest.raises(ValueError, match=rf"{synth_root} was made with persons 16 \(config: 1000\)"):
         load_records(asked, "train")
     assert load_records(DataConfig(root=str(synth_root), synth_persons=16), "train")
+
+
+def test_a_synthpedes_set_of_an_older_version_is_refused(synth_root, tmp_path):
+    """A set drawn by an older SynthPedes (other images, other captions) would quietly stand in for it."""
+    old = tmp_path / "old"
+    shutil.copytree(synth_root, old)
+    manifest = json.loads((old / MANIFEST).read_text())
+    (old / MANIFEST).write_text(json.dumps({**manifest, "version": VERSION - 1}))
+    with pytest.raises(ValueError, match=rf"version {VERSION - 1} \(this disreid draws version {VERSION}\)"):
+        load_records(DataConfig(root=str(old), synth_persons=16), "train")
 
 
 def test_datasets_items(tmp_path):

@@ -26,7 +26,7 @@ def register_dataset(name: str) -> Callable[[DatasetReader], DatasetReader]:
 @register_dataset("synthpedes")
 def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
     """SynthPedes, generated into `root` on first use (seconds), so no download is ever needed."""
-    from disreid.data.synth import ANNOTATIONS, generate_synthpedes
+    from disreid.data.synth import ANNOTATIONS, VERSION, generate_synthpedes
 
     if not (root / ANNOTATIONS).is_file():
         generate_synthpedes(
@@ -43,6 +43,8 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
             for key, value in asked.items()
             if made.get(key) != value
         ]
+        if made.get("version") != VERSION:  # an older drawing, or older captions, of the same persons
+            differ.append(f"version {made.get('version')} (this disreid draws version {VERSION})")
         if differ:
             raise ValueError(
                 f"the SynthPedes set in {root} was made with {', '.join(differ)}: point data.root at "

@@ -7,7 +7,7 @@ and some persons are look-alikes, so a model that reads clothing instead of iden
 change. It is written in the CUHK-PEDES record format, with outfit ids and factors added.
 """
 
-from disreid.data.synth.generate import ANNOTATIONS, MANIFEST, SynthSummary, generate_synthpedes
+from disreid.data.synth.generate import ANNOTATIONS, MANIFEST, VERSION, SynthSummary, generate_synthpedes
 from disreid.data.synth.preview import make_preview
 
-__all__ = ["ANNOTATIONS", "MANIFEST", "SynthSummary", "generate_synthpedes", "make_preview"]
+__all__ = ["ANNOTATIONS", "MANIFEST", "VERSION", "SynthSummary", "generate_synthpedes", "make_preview"]
