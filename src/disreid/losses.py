@@ -42,7 +42,7 @@ class LossWeights:
     cloth_match: float = 1.0
     decouple: float = 0.2
     gate_regularization: float = 0.01
-    # Beyond the design, off by default (README, "Identity across clothes"):
+    # Beyond the design, off by default (docs/experiments.md, "Identity across clothes"):
     id_consistency: float = 0.0  # v_id of one person agrees across its images, whatever the outfit
     id_adv: float = 0.0  # the mirror of cloth_adv: identity text read out of v_cl, reversed
     # v_id uncorrelated with the clothing text and v_cl with the identity text, pair by pair of features or

@@ -76,6 +76,7 @@ EYE_RGB: RGB = (34, 26, 26)
 FRAME_RGB: RGB = (22, 22, 28)
 SUNGLASS_RGB: RGB = (40, 52, 80)  # tinted lenses: darker than light skin, bluer than dark skin
 BEARD_SHADOW: RGB = (20, 16, 14)
+BEARD_DARKER = 0.6  # a beard at most this share of the skin's lightness
 BELT_RGB: RGB = (52, 38, 28)
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
@@ -117,10 +118,15 @@ def lightness(colour: RGB) -> float:
 
 
 def beard_colour(hair: RGB, skin: RGB) -> RGB:
-    """The hair's colour in shadow, or a deeper shadow where that is about as light as the skin: on a
-    small face a beard shows by its texture and shade where its colour does not."""
-    ratio = lightness(hair) / lightness(skin)
-    return mix(hair, BEARD_SHADOW, 0.2 if ratio < 0.6 or ratio > 1.6 else 0.6)
+    """The hair's colour in shadow, deep enough to be darker than the skin. No caption states a beard's
+    colour, and on a face a dozen pixels high a beard shows as the face's lower half darker than its
+    skin: v8 drew a blond beard on dark skin lighter than the skin, and behind tinted glasses, which
+    leave no other skin on the face, it read as a light-skinned face without a beard."""
+    for amount in (0.2, 0.6, 0.8, 1.0):
+        beard = mix(hair, BEARD_SHADOW, amount)
+        if lightness(beard) <= BEARD_DARKER * lightness(skin):
+            break
+    return beard
 
 
 def detail(colour: RGB) -> RGB:
@@ -382,8 +388,18 @@ class _Figure:
                 "side": (at(-0.6, -0.2), 0.5, 0.6),
             }
             centre, rx, ry = hood[self.view]
-            if self.side_view:  # a hump of the garment's own colour, its opening's edge in the seam colour
+            if self.side_view:  # a hump of the garment's own colour, its opening's edge in the seam colour,
                 self.ellipse(centre, rx * u, ry * u, self.top_rgb, seam, 2 * self.rim_width)
+                front = self.cx + 0.8 * hem  # and the front pocket's side, on the belly
+                self.polygon(
+                    [
+                        (front - 0.5 * u, hem_y - 0.75 * u),
+                        (front, hem_y - 0.75 * u),
+                        (front, hem_y - 0.15 * u),
+                        (front - 0.7 * u, hem_y - 0.15 * u),
+                    ],
+                    seam,
+                )
             else:
                 self.ellipse(centre, rx * u, ry * u, seam)
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
@@ -441,45 +457,59 @@ class _Figure:
         self.ellipse(lerp(elbow, wrist, 1.08), 0.6 * self.arm_w, 0.6 * self.arm_w, skin)
 
     def bag_on_body(self) -> None:
+        """Every bag is edged in its shadow, so that it shows on a street or clothes near its colour (v8's
+        grey bags on grey pavement read as no bag), and a backpack's straps are wide enough to show their
+        colour from the front."""
         u, at, bag, colour = self.u, self.at_body, self.clothing["bag"], self.bag_rgb
+        edge, seam = shade(colour, ARM_RIM_SHADE), detail(colour)
         if bag == "backpack" and self.view == "front":  # only the straps show, joined across the chest
+            chest = (self.cx - 0.6 * self.shoulder, self.shoulder_y + 0.9 * u)
+            self.limb((chest, (self.cx + 0.6 * self.shoulder, chest[1])), 0.18 * u, colour, edge)
             for side in (-1, 1):
                 top = (self.cx + side * 0.55 * self.shoulder, self.shoulder_y)
-                self.limb((top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.32 * u, colour)
-            chest = (self.cx - 0.6 * self.shoulder, self.shoulder_y + 0.9 * u)
-            self.limb((chest, (self.cx + 0.6 * self.shoulder, chest[1])), 0.18 * u, colour)
+                self.limb(
+                    (top, (self.cx + side * 0.62 * self.shoulder, top[1] + 1.5 * u)), 0.38 * u, colour, edge
+                )
         elif bag == "backpack":
             if self.side_view:
                 left, right = self.cx - self.depth - 0.6 * u, self.cx - 0.7 * self.depth
-                self.limb(
-                    (at(0, 0), (self.cx + 0.8 * self.depth, self.shoulder_y + 0.9 * u)), 0.13 * u, colour
-                )
+                strap = (at(0, 0), (self.cx + 0.8 * self.depth, self.shoulder_y + 0.9 * u))
+                self.limb(strap, 0.13 * u, colour, edge)
             else:
                 left, right = self.cx - 0.72 * self.shoulder, self.cx + 0.72 * self.shoulder
             top = self.shoulder_y
             self.canvas.rounded_rectangle(
-                (left, top + 0.15 * u, right, top + 2.0 * u), radius=0.25 * u, fill=colour
+                (left, top + 0.15 * u, right, top + 2.0 * u),
+                radius=0.25 * u,
+                fill=colour,
+                outline=edge,
+                width=self.rim_width,
             )
-            self.canvas.rectangle(
-                (left + 0.1 * u, top + 1.2 * u, right - 0.1 * u, top + 1.85 * u), fill=detail(colour)
-            )
+            self.canvas.rectangle((left + 0.1 * u, top + 1.2 * u, right - 0.1 * u, top + 1.85 * u), fill=seam)
         elif bag == "shoulder bag":  # a strap across the chest to a bag at the hip
             strap_top = at(0.1, 0) if self.side_view else (self.cx - 0.6 * self.shoulder, self.shoulder_y)
             x, y = (self.cx - 0.2 * u if self.side_view else self.cx + 0.95 * self.hip), self.hip_y
-            self.limb((strap_top, (x, y - 0.4 * u)), 0.14 * u, colour)
-            self.canvas.rectangle((x - 0.15 * u, y - 0.6 * u, x + 0.8 * u, y + 0.45 * u), fill=colour)
+            self.limb((strap_top, (x, y - 0.4 * u)), 0.14 * u, colour, edge)
+            self.canvas.rectangle(
+                (x - 0.15 * u, y - 0.6 * u, x + 0.8 * u, y + 0.45 * u),
+                fill=colour,
+                outline=edge,
+                width=self.rim_width,
+            )
             self.canvas.line(
-                (x - 0.15 * u, y - 0.3 * u, x + 0.8 * u, y - 0.3 * u),
-                fill=detail(colour),
-                width=self.line_width(0.06),
+                (x - 0.15 * u, y - 0.3 * u, x + 0.8 * u, y - 0.3 * u), fill=seam, width=self.line_width(0.06)
             )
 
     def handbag(self, wrist: Point) -> None:
-        u, (x, y) = self.u, wrist
+        u, (x, y), colour = self.u, wrist, self.bag_rgb
         handle = [(x - 0.25 * u, y + 0.35 * u), (x, y), (x + 0.25 * u, y + 0.35 * u)]
-        self.canvas.line(handle, fill=self.bag_rgb, width=self.line_width(0.1))
+        self.canvas.line(handle, fill=colour, width=self.line_width(0.1))
         self.canvas.rounded_rectangle(
-            (x - 0.55 * u, y + 0.3 * u, x + 0.55 * u, y + 1.25 * u), radius=0.1 * u, fill=self.bag_rgb
+            (x - 0.55 * u, y + 0.3 * u, x + 0.55 * u, y + 1.25 * u),
+            radius=0.1 * u,
+            fill=colour,
+            outline=shade(colour, ARM_RIM_SHADE),
+            width=self.rim_width,
         )
 
     # -- head ---------------------------------------------------------------------------------------------

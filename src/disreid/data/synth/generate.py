@@ -23,7 +23,7 @@ from disreid.data.synth.population import SPLITS, Person, sample_population
 from disreid.data.synth.scene import SUPERSAMPLE, render, sample_scene
 from disreid.io import atomic_directory
 
-VERSION = 8  # bump whenever the same seed would give different files
+VERSION = 9  # bump whenever the same seed would give different files
 ANNOTATIONS = "annotations.json"
 MANIFEST = "synthpedes.json"
 CAPTIONS_PER_IMAGE = 2
