@@ -26,10 +26,10 @@ from disreid.data.synth.captions import (
     SKIN_WORDS,
 )
 from disreid.data.synth.drawing import (
-    ARM_RIM_SHADE,
     BEARD_DARKER,
     COLOUR_RGB,
     HAIR_RGB,
+    RIM_SHADE,
     SKIN_RGB,
     Pose,
     beard_colour,
@@ -210,7 +210,7 @@ def test_in_profile_a_sleeve_shows_over_a_torso_of_its_colour():
     """The near arm hangs over the torso in profile: its edge, in shadow, is what shows a sleeve's length
     there (v7 drew it in the torso's colour, and read garment kind in profile at 78.9 %)."""
     orange = COLOUR_RGB["orange"]
-    edge = np.array(shade(orange, ARM_RIM_SHADE))
+    edge = np.array(shade(orange, RIM_SHADE))
     for kind in ("t-shirt", "coat"):  # neither has a seam of that colour in profile
         figure = _figure("side", (255, 255, 255), upper=kind, upper_colour="orange")
         assert (np.abs(figure[35:60] - edge).sum(-1) < 30).sum() >= 10, kind
@@ -226,8 +226,9 @@ def test_a_jacket_shows_its_collar_and_zip_in_profile():
 
 
 def test_a_bag_shows_on_a_street_of_its_own_colour():
-    """A grey bag beside a figure on grey pavement is edged in its shadow: v8 drew a grey handbag there
-    with 11 pixels that differed from the street, and read bag kind among grey bags at 54-63 %."""
+    """A grey bag beside a figure on grey pavement is edged in its shadow: v8 drew a grey handbag seen
+    from the front there with no pixel that differed from the street, and read bag kind among grey bags
+    at 54-63 %."""
     grey = COLOUR_RGB["grey"]
     for view, bag in (
         ("front", "handbag"),

@@ -81,7 +81,7 @@ BELT_RGB: RGB = (52, 38, 28)
 LONG_SLEEVES = ("shirt", "jacket", "coat", "hoodie")
 BARE_LEGS = ("shorts", "skirt", "long skirt")
 FAR_SHADE = 0.72  # limbs on the far side of a side view are in the body's shadow
-ARM_RIM_SHADE = 0.7  # an arm's edge in shadow, where it hangs over the torso
+RIM_SHADE = 0.7  # the edge of an arm, a sleeve or a bag, in shadow: it shows over things of its colour
 HAIR_RIM_SHADE = 0.55  # hair edged in its own shadow, so that its outline shows on a street of its colour
 
 
@@ -446,8 +446,8 @@ class _Figure:
         """The arm and its sleeve, each edged in its shadow: in profile the near arm hangs over a torso of
         its own colour, where only that edge shows how long the sleeve is."""
         kind, colour, (shoulder, elbow, wrist) = self.clothing["upper"], shade(self.top_rgb, light), arm
-        skin, edge = shade(self.skin, light), shade(colour, ARM_RIM_SHADE)
-        self.limb(arm, self.arm_w, skin, shade(skin, ARM_RIM_SHADE))
+        skin, edge = shade(self.skin, light), shade(colour, RIM_SHADE)
+        self.limb(arm, self.arm_w, skin, shade(skin, RIM_SHADE))
         if kind in LONG_SLEEVES:
             self.limb(arm, (1.25 if kind == "coat" else 1.12) * self.arm_w, colour, edge)
             if kind == "jacket":  # ribbed cuffs like the hem
@@ -461,7 +461,7 @@ class _Figure:
         grey bags on grey pavement read as no bag), and a backpack's straps are wide enough to show their
         colour from the front."""
         u, at, bag, colour = self.u, self.at_body, self.clothing["bag"], self.bag_rgb
-        edge, seam = shade(colour, ARM_RIM_SHADE), detail(colour)
+        edge, seam = shade(colour, RIM_SHADE), detail(colour)
         if bag == "backpack" and self.view == "front":  # only the straps show, joined across the chest
             chest = (self.cx - 0.6 * self.shoulder, self.shoulder_y + 0.9 * u)
             self.limb((chest, (self.cx + 0.6 * self.shoulder, chest[1])), 0.18 * u, colour, edge)
@@ -508,7 +508,7 @@ class _Figure:
             (x - 0.55 * u, y + 0.3 * u, x + 0.55 * u, y + 1.25 * u),
             radius=0.1 * u,
             fill=colour,
-            outline=shade(colour, ARM_RIM_SHADE),
+            outline=shade(colour, RIM_SHADE),
             width=self.rim_width,
         )
 
