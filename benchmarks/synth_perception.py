@@ -5,10 +5,11 @@ accuracy per factor, on the test persons' images.
     python benchmarks/synth_perception.py [--persons 3000] [--epochs 20] [--data DIR]
 
 A factor is scored only on the images whose captions may state it: the face (eyewear, beard) where it
-faces the camera, the shoes where no object hides them, the bag's colour where there is a bag. Every
-factor must read at 90 % or more: a caption that names what no model can see measures nothing. Prints a
-table and writes benchmarks/results/synth_perception_vN.json (N: the SynthPedes version), with the first
-images misread for each factor: what to look at before redrawing it.
+faces the camera, the shoes where no object hides them, the bag where no pole hides most of it, and its
+colour where there is such a bag. Every factor must read at 90 % or more: a caption that names what no
+model can see measures nothing. Prints a table and writes benchmarks/results/synth_perception_vN.json
+(N: the SynthPedes version), with the first images misread for each factor: what to look at before
+redrawing it.
 """
 
 from __future__ import annotations

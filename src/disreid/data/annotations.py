@@ -45,7 +45,9 @@ class ImageRecord:
     outfit_id: int | None = None
     factors: dict | None = None
     stated: tuple[dict, ...] | None = None
-    hidden: tuple[str, ...] | None = None  # parts of the person the image does not show ("face", "shoes")
+    hidden: tuple[str, ...] | None = (
+        None  # parts of the person the image does not show ("face", "shoes", "bag")
+    )
 
 
 class _RecordError(Exception):

@@ -5,7 +5,8 @@ the real captions (a noun-phrase subject such as "A tall woman" is identity; a p
 verb, so "She carries a black backpack" is clothing). Variety comes from synonyms, the order of the
 clauses, where an attribute goes (subject, "with" phrase or its own sentence) and omitted attributes.
 Captions name only what the image shows: the face's details (glasses, beard) only when it faces the
-camera, the shoes unless an object hides the feet; hair, skin and build show from every side.
+camera, the shoes unless an object hides the feet, a bag unless it is mostly behind a pole; hair, skin
+and build show from every side.
 
 The ground-truth parts are the caption's clauses of each kind in caption order, exact substrings of
 it: clauses of one sentence are joined by a space, sentences by ". ". Every phrase carries the factor
@@ -120,7 +121,7 @@ class Caption:
 def describe(
     rng: np.random.Generator, identity: Factors, clothing: Factors, hidden: frozenset[str] = frozenset()
 ) -> Caption:
-    """One caption of a person in an outfit, leaving out the `hidden` parts ("face", "shoes")."""
+    """One caption of a person in an outfit, leaving out the `hidden` parts ("face", "shoes", "bag")."""
     return _Grammar(rng, identity, clothing, hidden).caption()
 
 
@@ -173,7 +174,7 @@ class _Grammar:
         if "shoes" not in hidden and not self.chance(OMIT_SHOES):
             self.shoes = self.garment("shoes", "shoes", clothing["shoes_colour"])
         self.bag = None
-        if clothing["bag"] != "none" and not self.chance(OMIT_BAG):
+        if clothing["bag"] != "none" and "bag" not in hidden and not self.chance(OMIT_BAG):
             self.bag = (clothing["bag"], self.garment("bag", clothing["bag"], clothing["bag_colour"]))
 
     def chance(self, probability: float) -> bool:

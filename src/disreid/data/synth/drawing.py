@@ -298,7 +298,11 @@ class _Figure:
         neck = (self.head[0] - 0.05 * self.u, self.head[1])
         self.limb((neck, self.at_body(0, 0)), self.shape["neck"] * self.u, self.skin)
         self.upper_garment()
+        if self.view == "front":  # a backpack's straps go over the hood, which lies over the pack elsewhere
+            self.hood()
         self.bag_on_body()
+        if self.view != "front":
+            self.hood()
         for arm in self.arms[1:] if self.side_view else self.arms:
             self.arm(arm, 1.0)
         if self.clothing["bag"] == "handbag":
@@ -381,27 +385,17 @@ class _Figure:
     def garment_details(self, kind: str, hem: float, hem_y: float) -> None:
         """Collars, zips, buttons and pockets: what tells a shirt from a jacket at a glance."""
         u, at, seam = self.u, self.at_body, detail(self.top_rgb)
-        if kind == "hoodie":  # the hood: gathered round the neck in front, bunched up behind the neck,
-            hood = {  # standing out above the shoulders and above a backpack; in profile, up behind the head
-                "front": (at(0, 0.05), 0.6, 0.35),
-                "back": (at(0, 0.2), 0.85, 0.45),
-                "side": (at(-0.6, -0.2), 0.5, 0.6),
-            }
-            centre, rx, ry = hood[self.view]
-            if self.side_view:  # a hump of the garment's own colour, its opening's edge in the seam colour,
-                self.ellipse(centre, rx * u, ry * u, self.top_rgb, seam, 2 * self.rim_width)
-                front = self.cx + 0.8 * hem  # and the front pocket's side, on the belly
-                self.polygon(
-                    [
-                        (front - 0.5 * u, hem_y - 0.75 * u),
-                        (front, hem_y - 0.75 * u),
-                        (front, hem_y - 0.15 * u),
-                        (front - 0.7 * u, hem_y - 0.15 * u),
-                    ],
-                    seam,
-                )
-            else:
-                self.ellipse(centre, rx * u, ry * u, seam)
+        if kind == "hoodie" and self.side_view:  # the front pocket's side, on the belly
+            front = self.cx + 0.8 * hem
+            self.polygon(
+                [
+                    (front - 0.5 * u, hem_y - 0.75 * u),
+                    (front, hem_y - 0.75 * u),
+                    (front, hem_y - 0.15 * u),
+                    (front - 0.7 * u, hem_y - 0.15 * u),
+                ],
+                seam,
+            )
         if kind == "shirt":  # a collar band, and the shirt tucked in at a belt, seen from every side
             self.limb((at(-0.32, 0.02), at(0.32, 0.02)), 0.2 * u, seam)
             self.limb(((self.cx - hem, hem_y), (self.cx + hem, hem_y)), 0.24 * u, BELT_RGB)
@@ -441,6 +435,26 @@ class _Figure:
                 (self.cx - 0.7 * self.waist, hem_y - 0.15 * u),
             ]
             self.polygon(self.mirrored(pocket), seam)
+
+    def hood(self) -> None:
+        """A hoodie's hood: gathered round the neck in front; from behind bunched up at the neck, over a
+        backpack's top and out beside long hair; in profile a hump on the upper back, out from under a
+        ponytail, or up behind the neck over a backpack. v9 drew it under the backpack, lower from behind
+        and higher in profile, where the pack, long hair or a ponytail hid it: hoodies and jackets were
+        taken for each other from behind and in profile."""
+        if self.clothing["upper"] != "hoodie":
+            return
+        u, at, seam = self.u, self.at_body, detail(self.top_rgb)
+        profile = at(-0.6, -0.2) if self.clothing["bag"] == "backpack" else at(-0.75, 0.2)
+        centre, rx, ry = {
+            "front": (at(0, 0.05), 0.6, 0.35),
+            "back": (at(0, 0.0), 0.85, 0.5),
+            "side": (profile, 0.5, 0.6),
+        }[self.view]
+        if self.side_view:  # the garment's own colour, its opening's edge in the seam colour
+            self.ellipse(centre, rx * u, ry * u, self.top_rgb, seam, 2 * self.rim_width)
+        else:
+            self.ellipse(centre, rx * u, ry * u, seam)
 
     def arm(self, arm: Limb, light: float) -> None:
         """The arm and its sleeve, each edged in its shadow: in profile the near arm hangs over a torso of

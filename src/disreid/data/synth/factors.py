@@ -110,7 +110,13 @@ def fits(outfit: Factors, identity: Factors) -> bool:
     return identity["gender"] == "female" or outfit["lower"] not in FEMALE_ONLY_LOWER
 
 
-HIDDEN_BY = {"eyewear": "face", "beard": "face", "shoes_colour": "shoes"}  # factor -> part that shows it
+HIDDEN_BY = {  # factor -> the part that shows it
+    "eyewear": "face",
+    "beard": "face",
+    "shoes_colour": "shoes",
+    "bag": "bag",
+    "bag_colour": "bag",
+}
 
 
 def shown(factor: str, factors: dict[str, Factors], hidden: Collection[str]) -> bool:

@@ -23,7 +23,7 @@ from disreid.data.synth.population import SPLITS, Person, sample_population
 from disreid.data.synth.scene import SUPERSAMPLE, render, sample_scene
 from disreid.io import atomic_directory
 
-VERSION = 9  # bump whenever the same seed would give different files
+VERSION = 10  # bump whenever the same seed would give different files
 ANNOTATIONS = "annotations.json"
 MANIFEST = "synthpedes.json"
 CAPTIONS_PER_IMAGE = 2
@@ -152,12 +152,11 @@ def _make(job: _Job) -> dict:
     rng = np.random.default_rng([job.seed, IMAGE_STREAM, job.index])
     scene = sample_scene(rng)
     identity = job.person.identity
-    render(identity, job.clothing, scene, job.height, job.width).save(
-        job.root / job.file_path, format="PNG", compress_level=PNG_COMPRESSION
-    )
+    shot = render(identity, job.clothing, scene, job.height, job.width)
+    shot.image.save(job.root / job.file_path, format="PNG", compress_level=PNG_COMPRESSION)
     captions: list[Caption] = []
     while len(captions) < CAPTIONS_PER_IMAGE:
-        caption = describe(rng, identity, job.clothing, scene.hidden())
+        caption = describe(rng, identity, job.clothing, shot.hidden)
         if caption not in captions:
             captions.append(caption)
     return {
@@ -171,5 +170,5 @@ def _make(job: _Job) -> dict:
         "stated": [{"identity": c.identity_stated, "clothing": c.clothing_stated} for c in captions],
         "factors": {"identity": identity, "clothing": job.clothing},
         "view": scene.pose.view,
-        "hidden": sorted(scene.hidden()),
+        "hidden": sorted(shot.hidden),
     }
