@@ -297,6 +297,25 @@ def test_from_behind_a_hood_shows_over_a_backpack_and_beside_long_hair():
     assert hood.sum() >= 35, hood.sum()
 
 
+def test_a_figure_drawn_without_its_bag_differs_from_it_only_in_the_bag():
+    """Where a pole hides a bag is measured on the bag's own pixels: the figure drawn again without it.
+    A backpack pushes a hood up in profile; drawn without the bag the hood stays up, so that no pixel of
+    the hood counts as the bag (a figure drawn with no bag at all differs there)."""
+    red = COLOUR_RGB["red"]
+    bag_colours = np.array([red, shade(red, RIM_SHADE), detail(red)])
+    for view, kind in (("side", "backpack"), ("back", "backpack"), ("front", "handbag")):
+        identity = dict(gender="female", skin="light", hair_colour="grey", hair_style="short")
+        identity |= dict(height="average", build="average", eyewear="none", beard="none")
+        clothing = dict(upper="hoodie", upper_colour="blue", lower="trousers", lower_colour="black")
+        clothing |= dict(shoes_colour="black", bag=kind, bag_colour="red")
+        with_bag, without = Image.new("RGB", (64, 128), "white"), Image.new("RGB", (64, 128), "white")
+        draw_person(with_bag, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124)
+        draw_person(without, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124, bag=False)
+        changed = np.asarray(with_bag)[(np.asarray(with_bag) != np.asarray(without)).any(-1)].astype(int)
+        of_the_bag = (np.abs(changed[:, None] - bag_colours[None]).sum(-1) < 10).any(-1)
+        assert len(changed) >= 50 and of_the_bag.all(), (view, kind, len(changed), (~of_the_bag).sum())
+
+
 def test_a_bag_mostly_behind_a_pole_goes_unsaid():
     """A pole through a bag hides it from the image's captions and from what the probes score; a pole
     beside the figure hides nothing."""

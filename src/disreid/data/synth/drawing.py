@@ -152,10 +152,13 @@ def draw_person(
     unit: float,
     centre_x: float,
     ground_y: float,
+    bag: bool = True,
 ) -> Landmarks:
-    """Draw the person standing on `ground_y`; return where the knees and ankles are."""
+    """Draw the person standing on `ground_y`; return where the knees and ankles are. `bag=False` leaves
+    the bag out and draws the rest as it is drawn with it (a hood a backpack pushes up stays up), so
+    that where the two drawings differ is where the bag shows."""
     figure = _Figure(ImageDraw.Draw(image), identity, clothing, pose, unit, centre_x, ground_y)
-    figure.draw()
+    figure.draw(bag)
     return Landmarks(centre_x, figure.knee_y, figure.ankle_y, unit)
 
 
@@ -287,7 +290,7 @@ class _Figure:
 
     # -- the figure, back to front ------------------------------------------------------------------------
 
-    def draw(self) -> None:
+    def draw(self, bag: bool) -> None:
         if self.side_view:
             self.arm(self.arms[0], FAR_SHADE)
         elif self.view == "front":
@@ -300,12 +303,13 @@ class _Figure:
         self.upper_garment()
         if self.view == "front":  # a backpack's straps go over the hood, which lies over the pack elsewhere
             self.hood()
-        self.bag_on_body()
+        if bag:
+            self.bag_on_body()
         if self.view != "front":
             self.hood()
         for arm in self.arms[1:] if self.side_view else self.arms:
             self.arm(arm, 1.0)
-        if self.clothing["bag"] == "handbag":
+        if bag and self.clothing["bag"] == "handbag":
             self.handbag(self.arms[-1][2])
         self.head_and_hair()
 

@@ -93,7 +93,7 @@ def render(identity: Factors, clothing: Factors, scene: Scene, height: int, widt
     if scene.occluder == "box":
         hidden.add("shoes")
     if scene.occluder == "pole" and clothing["bag"] != "none":
-        draw_person(street, identity, {**clothing, "bag": "none"}, *place)
+        draw_person(street, identity, clothing, *place, bag=False)
         if _share_behind_pole(canvas, street, scene, landmarks) >= POLE_HIDES:
             hidden.add("bag")
     _occlude(canvas, scene, landmarks)
