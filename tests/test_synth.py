@@ -184,16 +184,21 @@ def test_build_shows_in_profile_as_the_depth_of_the_body(gender):
     assert np.diff(depths).min() >= 4, depths
 
 
-def _figure(view: str, background: tuple[int, int, int], **changes: str) -> np.ndarray:
-    """One person drawn at 128×64 on a plain background, as an int array."""
+def _person(**changes: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The identity and outfit of the drawing tests, with `changes` to either."""
     identity = dict(gender="female", skin="light", hair_colour="grey", hair_style="ponytail")
     identity |= dict(height="average", build="average", eyewear="none", beard="none")
     clothing = dict(upper="t-shirt", upper_colour="blue", lower="trousers", lower_colour="black")
     clothing |= dict(shoes_colour="black", bag="none", bag_colour="none")
     for name, value in changes.items():
         (identity if name in identity else clothing)[name] = value
+    return identity, clothing
+
+
+def _figure(view: str, background: tuple[int, int, int], with_bag: bool = True, **changes: str) -> np.ndarray:
+    """One person drawn at 128×64 on a plain background, as an int array."""
     image = Image.new("RGB", (64, 128), background)
-    draw_person(image, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124)
+    draw_person(image, *_person(**changes), Pose(view, 0, 8), 14.3, 32, 124, bag=with_bag)
     return np.asarray(image).astype(int)
 
 
@@ -304,14 +309,9 @@ def test_a_figure_drawn_without_its_bag_differs_from_it_only_in_the_bag():
     red = COLOUR_RGB["red"]
     bag_colours = np.array([red, shade(red, RIM_SHADE), detail(red)])
     for view, kind in (("side", "backpack"), ("back", "backpack"), ("front", "handbag")):
-        identity = dict(gender="female", skin="light", hair_colour="grey", hair_style="short")
-        identity |= dict(height="average", build="average", eyewear="none", beard="none")
-        clothing = dict(upper="hoodie", upper_colour="blue", lower="trousers", lower_colour="black")
-        clothing |= dict(shoes_colour="black", bag=kind, bag_colour="red")
-        with_bag, without = Image.new("RGB", (64, 128), "white"), Image.new("RGB", (64, 128), "white")
-        draw_person(with_bag, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124)
-        draw_person(without, identity, clothing, Pose(view, 0, 8), 14.3, 32, 124, bag=False)
-        changed = np.asarray(with_bag)[(np.asarray(with_bag) != np.asarray(without)).any(-1)].astype(int)
+        person = dict(hair_style="short", upper="hoodie", bag=kind, bag_colour="red")
+        with_bag = _figure(view, (255, 255, 255), **person)
+        changed = with_bag[(with_bag != _figure(view, (255, 255, 255), with_bag=False, **person)).any(-1)]
         of_the_bag = (np.abs(changed[:, None] - bag_colours[None]).sum(-1) < 10).any(-1)
         assert len(changed) >= 50 and of_the_bag.all(), (view, kind, len(changed), (~of_the_bag).sum())
 
@@ -319,10 +319,9 @@ def test_a_figure_drawn_without_its_bag_differs_from_it_only_in_the_bag():
 def test_a_bag_mostly_behind_a_pole_goes_unsaid():
     """A pole through a bag hides it from the image's captions and from what the probes score; a pole
     beside the figure hides nothing."""
-    identity = dict(gender="female", skin="tan", hair_colour="brown", hair_style="short")
-    identity |= dict(height="average", build="average", eyewear="none", beard="none")
-    clothing = dict(upper="t-shirt", upper_colour="blue", lower="trousers", lower_colour="black")
-    clothing |= dict(shoes_colour="black", bag="shoulder bag", bag_colour="red")
+    identity, clothing = _person(
+        skin="tan", hair_colour="brown", hair_style="short", bag="shoulder bag", bag_colour="red"
+    )
     scene = sample_scene(np.random.default_rng(0))
     scene = replace(scene, pose=replace(scene.pose, view="side"), occluder="pole", mirror=False)
     through, beside = (

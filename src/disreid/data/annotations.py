@@ -45,9 +45,8 @@ class ImageRecord:
     outfit_id: int | None = None
     factors: dict | None = None
     stated: tuple[dict, ...] | None = None
-    hidden: tuple[str, ...] | None = (
-        None  # parts of the person the image does not show ("face", "shoes", "bag")
-    )
+    # parts of the person the image does not show ("face", "shoes", "bag")
+    hidden: tuple[str, ...] | None = None
 
 
 class _RecordError(Exception):

@@ -84,8 +84,8 @@ def render(identity: Factors, clothing: Factors, scene: Scene, height: int, widt
     big_w, big_h = width * SUPERSAMPLE, height * SUPERSAMPLE
     bank = _backgrounds(big_w, big_h)[scene.background]
     left, top = round(scene.crop[0] * (bank.width - big_w)), round(scene.crop[1] * (bank.height - big_h))
-    canvas = bank.crop((left, top, left + big_w, top + big_h))
-    street = canvas.copy()
+    frame = (left, top, left + big_w, top + big_h)
+    canvas = bank.crop(frame)
     unit = HEAD_UNIT * min(big_h, 2 * big_w) * scene.scale  # fits frames narrower than 1:2 too
     place = (scene.pose, unit, big_w * (0.5 + scene.shift[0]), big_h * (0.97 + scene.shift[1]))
     landmarks = draw_person(canvas, identity, clothing, *place)
@@ -93,8 +93,9 @@ def render(identity: Factors, clothing: Factors, scene: Scene, height: int, widt
     if scene.occluder == "box":
         hidden.add("shoes")
     if scene.occluder == "pole" and clothing["bag"] != "none":
-        draw_person(street, identity, clothing, *place, bag=False)
-        if _share_behind_pole(canvas, street, scene, landmarks) >= POLE_HIDES:
+        without_bag = bank.crop(frame)
+        draw_person(without_bag, identity, clothing, *place, bag=False)
+        if _share_behind_pole(canvas, without_bag, scene, landmarks) >= POLE_HIDES:
             hidden.add("bag")
     _occlude(canvas, scene, landmarks)
     image = canvas.reduce(SUPERSAMPLE)
