@@ -196,6 +196,17 @@ def views_of(records, root: Path) -> np.ndarray:  # noqa: ANN001
     return np.array([view[record.path] for record in records])
 
 
+def remark(name: str, row: dict) -> str:
+    """What follows a row of the printed table: the control's reading on the persons it was taught, or,
+    where a factor falls short, what it is taken for and where it reads worst."""
+    if name == UNDRAWN:
+        return f"  (the control: at chance here; {row['training_persons']:.1f} on the training persons)"
+    if row["balanced_accuracy"] >= TARGET:
+        return ""
+    hardest = ", ".join(f"{k} ({v:.0f})" for k, v in row["hardest_among"].items())
+    return f"  below {TARGET:.0f}: {', '.join(row['most_confused'])}; hardest among {hardest}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -255,18 +266,8 @@ def main() -> None:
     print(f"{'factor':<14}{'balanced acc.':>14}{'chance':>8}{'images':>8}   {'  '.join(VIEWS)}")
     for name, row in result.items():
         per_view = "  ".join(f"{row['per_view'].get(view, float('nan')):5.1f}" for view in VIEWS)
-        mark = (
-            f"  (the control: at chance here; {row['training_persons']:.1f} on the training persons)"
-            if name == UNDRAWN
-            else ""
-            if row["balanced_accuracy"] >= TARGET
-            else f"  below {TARGET:.0f}: "
-            + ", ".join(row["most_confused"])
-            + "; hardest among "
-            + ", ".join(f"{k} ({v:.0f})" for k, v in row["hardest_among"].items())
-        )
         overall = f"{row['balanced_accuracy']:>14.1f}{row['chance']:>8.1f}{row['images']:>8}"
-        print(f"{name:<14}{overall}   {per_view}{mark}")
+        print(f"{name:<14}{overall}   {per_view}{remark(name, row)}")
     path = save(
         args.results or f"synth_perception_v{made['version']}",
         {
