@@ -348,3 +348,36 @@ def test_save_is_atomic_when_interrupted(tiny_model, tmp_path, monkeypatch):
         tiny_model.save_pretrained(tmp_path / "model")
     assert (tmp_path / "model" / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+# ------------------------------------------------------------------------------------ start_from
+def test_start_from_copies_what_fits_and_the_words_both_vocabularies_know():
+    from disreid.model.transfer import start_from
+
+    torch.manual_seed(0)
+    source = build_model(small_config(num_classes=4), CAPTIONS)
+    torch.manual_seed(1)
+    model = build_model(small_config(num_classes=7), ["A man in a purple hat.", "She wears red shoes."])
+    fresh_classifier = model.classifier.weight.clone()
+    transfer = start_from(model, source)
+
+    torch.testing.assert_close(model.disentangle.gate[0].weight, source.disentangle.gate[0].weight)
+    torch.testing.assert_close(model.classifier.weight, fresh_classifier)  # 7 persons, not 4: left fresh
+    assert transfer.fresh == ["classifier.weight", "classifier.bias"]
+    mine, theirs = model.tokenizer.get_vocab(), source.tokenizer.get_vocab()
+    table = lambda m: m.text_encoder.model.get_input_embeddings().weight  # noqa: E731
+    for word in ("man", "red", "shoes", "[PAD]"):  # known to both
+        torch.testing.assert_close(table(model)[mine[word]], table(source)[theirs[word]])
+    assert "purple" not in theirs and not torch.equal(table(model)[mine["purple"]], table(source)[0])
+    assert transfer.words_known == len(set(mine) & set(theirs)) < len(mine)
+
+
+def test_start_from_refuses_another_architecture(clip_checkpoint):
+    from disreid.model.transfer import start_from
+
+    model = build_model(small_config(), CAPTIONS)
+    with pytest.raises(ValueError, match="is a clip model; this run builds a tiny one"):
+        start_from(model, build_model(small_config("clip", checkpoint=str(clip_checkpoint))), "X")
+    wider = build_model(small_config(image_encoder=dict(SMALL_VIT, hidden_size=64)), CAPTIONS)
+    with pytest.raises(ValueError, match="tensors of X fit this run's model"):
+        start_from(model, wider, "X")

@@ -39,6 +39,7 @@ from disreid.retrieval import (
     search,
     unknown_words,
 )
+from disreid.text.spelling import normalise
 
 REAL_IMAGES = Path(__file__).parents[2] / "shared" / "realdata" / "images"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -222,6 +223,18 @@ def test_unknown_words_are_named_and_a_query_of_none_known_is_refused():
             f"the model knows no word of the query{unread}: describe the person in the words of its training "
             "captions (English)"
         )
+
+
+def test_words_written_another_way_are_read_as_the_training_captions_wrote_them():
+    tokenizer = build_word_tokenizer(["A woman in a grey t-shirt with a backpack and long-sleeved gloves."])
+    query = "A WOMAN in a Gray Tee Shirt, a back pack, long sleeved gloves and purple socks"
+    assert tokenizer.tokenize(query) == tokenizer.tokenize(
+        "a woman in a grey t-shirt, a backpack, long-sleeved gloves and purple socks"
+    )
+    assert unknown_words(tokenizer, query) == [",", "purple", "socks"]  # named as written
+    assert normalise("tshirts, t shirt, flip flops, blonde, colored") == (
+        "t-shirts, t-shirt, flip-flops, blond, coloured"
+    )
 
 
 def test_a_byte_level_tokenizer_knows_every_word():

@@ -39,6 +39,9 @@ class TrainConfig:
     hsic_kernel: str = "linear"  # or "correlation" (scale-free, as a probe sees it) or "rbf"
     decorrelation: str = "pairwise"  # text_decorrelation's measure, or "canonical" (whitened, as a probe)
     log_every: int = 10  # steps between CSV/TensorBoard rows
+    # A disreid model or run folder whose weights start this run (same architecture): a model trained on
+    # SynthPedes starting a run on real photos. Words its vocabulary shares keep their embeddings.
+    init_from: str | None = None
 
 
 @dataclass
@@ -94,6 +97,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.mismatch_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "data.erasing_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "data.bad_records": (lambda v: v in BAD_RECORDS, f"one of {', '.join(BAD_RECORDS)}"),
+    "data.train_splits": (lambda v: len(v) >= 1, "a list of at least one split"),
 }
 
 
@@ -215,6 +219,10 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return None
         hint = next(arg for arg in args if arg is not type(None))
         origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple and args[-1:] == (Ellipsis,):  # tuple[X, ...]: any number of X
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(item, args[0], where) for item in value)
     if origin is tuple:
         if not isinstance(value, list | tuple) or len(value) != len(args):
             raise ValueError(f"{where}: expected a list of {len(args)} values, got {value!r}")

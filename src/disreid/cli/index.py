@@ -15,7 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         usage="%(prog)s --model MODEL --images IMAGES --out INDEX_DIR [options]\n"
         "       %(prog)s --update --out INDEX_DIR [--images IMAGES] [options]",
         help="embed a folder of images into a searchable index",
-        description="Embed every image under a folder (jpg, jpeg, png, webp, recursively) into full, "
+        description="Embed every image under a folder (jpg, jpeg, png, webp, bmp, recursively) into full, "
         "identity and clothing embeddings, stored with faiss in OUT together with the image paths and a "
         "copy of the model. Unreadable files are skipped and listed. The index is replaced only once the "
         "new one is complete.",

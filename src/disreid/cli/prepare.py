@@ -14,17 +14,26 @@ if TYPE_CHECKING:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "prepare",
-        help="check a downloaded CUHK-PEDES, ICFG-PEDES or RSTPReid and cache its caption split",
-        description="Check a data set as its authors hand it out: every annotation record well formed, "
-        "persons, images and captions per split as published, every image present and readable, every "
-        "caption with words. Then split each caption into identity and clothing text and cache the parts "
-        "in captions_split.json beside the annotations, where training reads them. Exits with 1 when the "
-        "data set differs from the published one (the cache is written all the same).",
+        help="check a downloaded CUHK-PEDES, ICFG-PEDES, RSTPReid or PETA and write what training reads",
+        description="Check a data set as its authors hand it out. CUHK-PEDES, ICFG-PEDES and RSTPReid: "
+        "every annotation record well formed, persons, images and captions per split as published, every "
+        "image present and readable, every caption with words; then split each caption into identity and "
+        "clothing text and cache the parts in captions_split.json beside the annotations. PETA (--root: "
+        "the `PETA dataset` folder holding its ten subsets): every label line understood, every image "
+        "labelled and readable, images per subset as published; then caption every image from its "
+        "person's labels and write peta_captions.json beside the subsets. Exits with 1 when the data set "
+        "differs from the published one (what training reads is written all the same).",
     )
-    parser.add_argument("--dataset", required=True, help="cuhk-pedes, icfg-pedes or rstpreid")
-    parser.add_argument("--root", type=Path, required=True, help="data set folder (annotations, imgs/)")
+    parser.add_argument("--dataset", required=True, help="cuhk-pedes, icfg-pedes, rstpreid or peta")
+    parser.add_argument(
+        "--root", type=Path, required=True, help="data set folder (annotations and imgs/, or PETA's subsets)"
+    )
     parser.add_argument("--workers", type=int, default=8, help="threads decoding images (default: 8)")
-    parser.add_argument("--show", type=int, default=20, help="problem images listed (default: 20, 0: all)")
+    parser.add_argument("--show", type=int, default=20, help="problems listed (default: 20, 0: all)")
+    parser.add_argument("--seed", type=int, default=0, help="PETA only: seed of the captions (default: 0)")
+    parser.add_argument(
+        "--captions-per-image", type=int, default=3, help="PETA only: captions per image (default: 3)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from disreid.data import BENCHMARKS
     from disreid.data.caption_split import count_empty, write_cache
 
+    if args.dataset == "peta":
+        return _prepare_peta(args)
     if args.dataset not in BENCHMARKS:
-        raise ValueError(f"unknown dataset {args.dataset!r}; choose one of: {', '.join(BENCHMARKS)}")
+        choices = ", ".join([*BENCHMARKS, "peta"])
+        raise ValueError(f"unknown dataset {args.dataset!r}; choose one of: {choices}")
     benchmark = BENCHMARKS[args.dataset]
     records = benchmark(args.root, split=None)  # names every malformed record, or the missing file
     as_published = _report_sizes(records, benchmark.splits)
@@ -105,3 +117,62 @@ def _report_problems(records: list[ImageRecord], workers: int, show: int) -> boo
 
 def _share(count: int, total: int) -> str:
     return f"{count:,} ({100 * count / max(1, total):.1f} %)"
+
+
+def _prepare_peta(args: argparse.Namespace) -> int:
+    """Scan PETA, print what is wrong with it per subset and name it, then caption it."""
+    from disreid.data.peta.dataset import ANNOTATIONS, SUBSETS, prepare_peta
+
+    scans, records = prepare_peta(args.root, args.seed, args.captions_per_image, args.workers)
+    columns = ("images", "published", "labels", "no image", "no label", "unreadable", "unknown", "malformed")
+    print(f"{'subset':<12}" + "".join(f"{name:>11}" for name in columns))
+    for subset in scans:
+        counts = (
+            subset.files,
+            SUBSETS[subset.name],
+            len(subset.labels),
+            len(subset.labels_without_images),
+            len(subset.images_without_labels),
+            len(subset.unreadable),
+            sum(subset.unknown.values()),
+            len(subset.malformed),
+        )
+        print(f"{subset.name:<12}" + "".join(f"{count:>11,}" for count in counts))
+    groups = {
+        "subsets could not be read": [s.missing for s in scans if s.missing],
+        "label lines are malformed": [line for s in scans for line in s.malformed],
+        "label lines hold attribute names PETA does not have": [
+            line for s in scans for line in s.unknown_lines
+        ],
+        "images are unreadable (left out)": [line for s in scans for line in s.unreadable],
+        "images have no label line (left out)": [str(p) for s in scans for p in s.images_without_labels],
+        "labelled persons have no image": [
+            f"{s.name}: person {key}" for s in scans for key in s.labels_without_images
+        ],
+    }
+    for title, lines in groups.items():
+        if lines:
+            print(f"{len(lines):,} {title}:")
+            shown = lines if args.show <= 0 else lines[: args.show]
+            print("\n".join(f"  {line}" for line in shown))
+            if len(shown) < len(lines):
+                print(f"  ... and {len(lines) - len(shown):,} more (--show 0 lists them all)")
+    _report_sizes_found(records)
+    total = sum(subset.files for subset in scans)
+    each = f"{args.captions_per_image} captions each"
+    print(f"captioned {len(records):,} images ({each}) into {args.root / ANNOTATIONS}")
+    if all(subset.sound for subset in scans):
+        print(f"{args.root} is the published PETA ({total:,} images)")
+        return 0
+    published = f"{sum(SUBSETS.values()):,} images in ten subsets"
+    print(f"{args.root} differs from the published PETA ({published}): see above")
+    return 1
+
+
+def _report_sizes_found(records: list[dict]) -> None:
+    """Persons, images and captions per split of the written records."""
+    print(f"{'split':<14}{'persons':>10}{'images':>10}{'captions':>10}")
+    for split in ("train", "val", "test", "viper", "unidentified"):
+        kept = [record for record in records if record["split"] == split]
+        sizes = (len({r["id"] for r in kept}), len(kept), sum(len(r["captions"]) for r in kept))
+        print(f"{split:<14}" + "".join(f"{n:>10,}" for n in sizes))

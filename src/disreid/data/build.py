@@ -53,6 +53,19 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
     return read_cuhk_pedes(root / ANNOTATIONS, root, split)
 
 
+@register_dataset("peta")
+def peta(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
+    """PETA's real crops, captioned from their labels by `disreid prepare --dataset peta`."""
+    from disreid.data.peta import read_peta
+
+    return read_peta(root, split)
+
+
+# Data sets whose records carry each image's factors and what each caption states: the captions' limit
+# and the leakage probes read them.
+WITH_FACTORS = ("synthpedes", "peta")
+
+
 def as_found(config: DataConfig) -> DataConfig:
     """`config` with the parameters of the SynthPedes set already in `config.root`, if there is one: for
     reading a set as it is (to evaluate a model on it) rather than asking for a particular one."""

@@ -54,15 +54,20 @@ def image_problem(path: Path) -> str | None:
     return None
 
 
+def image_problems(
+    paths: Sequence[Path], workers: int | None = None, progress: bool = False
+) -> list[str | None]:
+    """`image_problem` of every path, decoded in `workers` threads (PIL releases the GIL)."""
+    with ThreadPoolExecutor(max(1, workers or min(8, os.cpu_count() or 1))) as pool:
+        found = pool.map(image_problem, paths)
+        return list(tqdm(found, total=len(paths), desc="checking images", leave=False, disable=not progress))
+
+
 def find_problems(
     records: Sequence[ImageRecord], workers: int | None = None, progress: bool = False
 ) -> list[Problem]:
-    """Decode every image (in `workers` threads, PIL releases the GIL) and look at every caption."""
-    with ThreadPoolExecutor(max(1, workers or min(8, os.cpu_count() or 1))) as pool:
-        images = pool.map(image_problem, [record.path for record in records])
-        images = list(
-            tqdm(images, total=len(records), desc="checking images", leave=False, disable=not progress)
-        )
+    """Decode every image and look at every caption."""
+    images = image_problems([record.path for record in records], workers, progress)
     problems = []
     for index, (record, image) in enumerate(zip(records, images, strict=True)):
         blank = tuple(i for i, caption in enumerate(record.captions) if not caption.strip())

@@ -18,6 +18,8 @@ class DataConfig:
     synth_persons: int = 200  # SynthPedes only: size of the generated set
     synth_seed: int = 0
     synth_split: tuple[float, float, float] = (0.6, 0.1, 0.3)  # train/val/test fractions of the persons
+    # The splits training reads; PETA's images without identities (`unidentified`) may join `train`.
+    train_splits: tuple[str, ...] = ("train",)
     persons_per_batch: int = 16  # P of the identity-balanced P×K sampler
     instances_per_person: int = 4  # K
     num_workers: int = 0

@@ -23,6 +23,8 @@ from disreid.losses import hsic
 
 PROBE_CS = (0.01, 0.1, 1.0, 10.0)  # inverse regularisation strengths tried by cross-validation
 PERCEIVED_MARGIN = 20.0  # a factor is perceived when its own part reads it 20 points above 1/k
+# A value is probed where it has images enough to learn and to score: PETA's green hair (one person) is not.
+MIN_FIT_IMAGES, MIN_SCORED_IMAGES = 10, 5
 # Which embedding should hold each kind of factor, and which should not (the leak).
 PARTS = {"identity": ("identity", "clothing"), "clothing": ("clothing", "identity")}
 LEAKAGE_NAMES = {"clothing": "clothing_in_identity", "identity": "identity_in_clothing"}
@@ -123,7 +125,7 @@ def leakage_probes(evaluated: EmbeddedImages, fit: EmbeddedImages | None, seed: 
     factors = {
         name: row
         for kind in PARTS
-        for name in sorted(evaluated.records[0].factors[kind])
+        for name in sorted({name for record in evaluated.records for name in record.factors[kind]})
         if (row := _probe_factor(kind, name, fit, evaluated, alias)) is not None
     }
     return {"fit_on": fit_on, "factors": factors, "leakage": summarise(factors)}
@@ -132,15 +134,18 @@ def leakage_probes(evaluated: EmbeddedImages, fit: EmbeddedImages | None, seed: 
 def _probe_factor(
     kind: str, name: str, fit: EmbeddedImages, evaluated: EmbeddedImages, alias: dict[str, str]
 ) -> dict | None:
-    """One factor read from each embedding, on the images that show it; None where it takes one value.
-    `alias` maps each mode to the first mode with the same embeddings, whose reading it shares."""
+    """One factor read from each embedding, on the images that show one value of it, of the values with
+    images enough to fit and to score a probe; None where fewer than two values are left. `alias` maps
+    each mode to the first mode with the same embeddings, whose reading it shares."""
     own, other = PARTS[kind]
-    fit_rows = np.array([shown(name, r.factors, r.hidden or ()) for r in fit.records])
-    rows = np.array([shown(name, r.factors, r.hidden or ()) for r in evaluated.records])
-    fit_labels = _labels(fit.records, kind, name)[fit_rows]
-    labels = _labels(evaluated.records, kind, name)[rows]
-    if np.unique(fit_labels).size < 2 or np.unique(labels).size < 2:
+    fit_labels, labels = _labels(fit.records, kind, name), _labels(evaluated.records, kind, name)
+    values, fit_counts = np.unique(fit_labels[fit_labels != ""], return_counts=True)
+    scored_counts = np.array([(labels == value).sum() for value in values])
+    kept = values[(fit_counts >= MIN_FIT_IMAGES) & (scored_counts >= MIN_SCORED_IMAGES)]
+    if kept.size < 2:
         return None
+    fit_rows, rows = np.isin(fit_labels, kept), np.isin(labels, kept)
+    fit_labels, labels = fit_labels[fit_rows], labels[rows]
     groups = np.array([r.person_id for r in fit.records])[fit_rows]
     read = {
         mode: probe(
@@ -196,7 +201,17 @@ def disentanglement_report(
 
 
 def _labels(records: Sequence[ImageRecord], kind: str, name: str) -> np.ndarray:
-    return np.array([str(record.factors[kind][name]) for record in records])
+    """Each record's value of a factor, "" where the image does not show exactly one (not labelled,
+    hidden, or several values such as a black and white top)."""
+    return np.array(
+        [
+            value
+            if isinstance(value := record.factors[kind].get(name), str)
+            and shown(name, record.factors, record.hidden or ())
+            else ""
+            for record in records
+        ]
+    )
 
 
 def _subset(images: EmbeddedImages, rows: np.ndarray) -> EmbeddedImages:

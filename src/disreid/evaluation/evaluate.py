@@ -9,12 +9,13 @@ from PIL import Image
 
 from disreid.config import DataConfig
 from disreid.data import ImageRecord, build_transforms
-from disreid.data.build import load_records
+from disreid.data.build import WITH_FACTORS, load_records
 from disreid.evaluation.disentanglement import EmbeddedImages, disentanglement_report, probe_sample
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.oracle import captions_limit
 from disreid.evaluation.protocols import (
     EmbeddedSplit,
+    changes_clothes,
     clothes_changing_protocol,
     embed_images,
     embed_split,
@@ -34,9 +35,10 @@ def evaluate(
     """`{"standard": {mode: rank dict}, "clothes_changing": {mode: rank dict}, "captions_limit": ...,
     "disentanglement": {...}, "gate": ...}`.
 
-    The clothes-changing protocol needs outfit labels and is left out (None) where the data has none; the
-    captions' limit needs SynthPedes. Leakage probes are fit on `probe_records` (a few images of each
-    training person, see `probe_records_of`), else on half of the evaluated persons.
+    The clothes-changing protocol needs persons labelled in several outfits and is left out (None) where
+    the data has none; the captions' limit needs SynthPedes or PETA. Leakage probes are fit on
+    `probe_records` (a few images of each training person, see `probe_records_of`), else on half of the
+    evaluated persons.
     """
     transform = build_transforms(model.config.image_size, train=False, mean=data.mean, std=data.std)
     split = embed_split(model, records, transform, device=device, progress=progress)
@@ -61,8 +63,8 @@ def embed_probe_fit(
 
 def probe_records_of(data: DataConfig, per_person: int = 2) -> list[ImageRecord] | None:
     """The training images that leakage probes are fit on, where the data set has factors and a
-    training split (SynthPedes); None elsewhere."""
-    if data.dataset != "synthpedes":
+    training split (SynthPedes, PETA); None elsewhere."""
+    if data.dataset not in WITH_FACTORS:
         return None
     try:
         return probe_sample(load_records(data, "train"), per_person)
@@ -74,10 +76,9 @@ def evaluate_embedded(
     split: EmbeddedSplit, records: Sequence[ImageRecord], probe_fit: EmbeddedImages | None = None
 ) -> dict:
     """`evaluate` on a split embedded already, for callers that also look at the embeddings."""
-    has_outfits = bool((split.gallery_outfits >= 0).all())
     return {
         "standard": standard_protocol(split),
-        "clothes_changing": clothes_changing_protocol(split) if has_outfits else None,
+        "clothes_changing": clothes_changing_protocol(split) if changes_clothes(split) else None,
         "captions_limit": captions_limit(records),
         "disentanglement": disentanglement_report(EmbeddedImages(split.images, records), probe_fit),
         "gate": None
@@ -99,7 +100,7 @@ def format_results(results: dict[str, dict]) -> str:
             continue
         for mode in first[protocol]:
             for metric in SUMMARY_METRICS:
-                bound = (limit or {}).get(protocol, {}).get(mode, {}).get(metric)
+                bound = ((limit or {}).get(protocol) or {}).get(mode, {}).get(metric)
                 cells = []
                 for result in results.values():
                     value = result[protocol][mode][metric]

@@ -1,9 +1,10 @@
 """The captions' limit (SPEC §5): how well any model could rank a gallery from what each query states.
 
 The oracle knows every gallery image's factors and which factor values each query states (SynthPedes
-records both at generation time), and scores an image by the number of stated values it matches. Many
-images tie, so its figures are the exact expectation over a random order within each tie: a model's
-R@1 read as a share of the oracle's says how much of what the words allow the model finds.
+and PETA's captions record both when they are written), and scores an image by the number of stated
+values it matches. Many images tie, so its figures are the exact expectation over a random order within
+each tie: a model's R@1 read as a share of the oracle's says how much of what the words allow the model
+finds.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from disreid.data import ImageRecord
+from disreid.data.grammar import Value
 
 
-def stated_by_queries(records: Sequence[ImageRecord]) -> dict[str, list[dict[str, str]]]:
+def stated_by_queries(records: Sequence[ImageRecord]) -> dict[str, list[dict[str, Value]]]:
     """Per mode, the factor values each caption query states, in `CaptionQueries` order. A caption's
     full text states what its two parts state; an empty part is queried as the whole caption."""
-    stated: dict[str, list[dict[str, str]]] = {"full": [], "identity": [], "clothing": []}
+    stated: dict[str, list[dict[str, Value]]] = {"full": [], "identity": [], "clothing": []}
     for record in records:
         for index, parts in enumerate(record.stated):
             full = {**parts["identity"], **parts["clothing"]}
@@ -31,17 +33,25 @@ def stated_by_queries(records: Sequence[ImageRecord]) -> dict[str, list[dict[str
     return stated
 
 
-def match_counts(stated: Sequence[dict[str, str]], records: Sequence[ImageRecord]) -> np.ndarray:
-    """`[Q, G]`: how many of query q's stated values gallery image g has."""
+def match_counts(stated: Sequence[dict[str, Value]], records: Sequence[ImageRecord]) -> np.ndarray:
+    """`[Q, G]`: how many of query q's stated values gallery image g has. A factor may hold several
+    values (PETA's black and white top), and a query may state several ("a black and white top"): each
+    stated value the image has counts once."""
     names = sorted({name for values in stated for name in values})
     gallery = [{**record.factors["identity"], **record.factors["clothing"]} for record in records]
     counts = np.zeros((len(stated), len(records)), dtype=np.int64)
     for name in names:
-        values = np.array([factors.get(name, "") for factors in gallery])
-        wanted = np.array([query.get(name, "") for query in stated])
-        asked = np.array([name in query for query in stated])
-        counts += asked[:, None] & (wanted[:, None] == values[None, :])
+        has = [_as_set(factors.get(name)) for factors in gallery]
+        wanted = [_as_set(query.get(name)) for query in stated]
+        for value in set().union(*wanted):
+            asked = np.array([value in values for values in wanted])
+            shown = np.array([value in values for values in has])
+            counts += asked[:, None] & shown[None, :]
     return counts
+
+
+def _as_set(value: Value | None) -> frozenset[str]:
+    return frozenset() if value is None else frozenset([value] if isinstance(value, str) else value)
 
 
 def expected_metrics(
@@ -78,21 +88,26 @@ def expected_metrics(
     return {"R1": 100 * float(np.mean(first)), "mAP": 100 * float(np.mean(average_precision))}
 
 
-def captions_limit(records: Sequence[ImageRecord]) -> dict[str, dict[str, dict[str, float]]] | None:
-    """The oracle's R@1 and mAP per protocol and mode, laid out like `evaluate`'s results; None where the
-    records do not say what their captions state (any data set but SynthPedes)."""
+def captions_limit(records: Sequence[ImageRecord]) -> dict[str, dict[str, dict[str, float]] | None] | None:
+    """The oracle's R@1 and mAP per protocol and mode, laid out like `evaluate`'s results (the
+    clothes-changing protocol None where no person is labelled in two outfits); None where the records
+    do not say what their captions state (data sets other than SynthPedes and PETA)."""
     if not records or any(record.stated is None or record.factors is None for record in records):
         return None
     stated = stated_by_queries(records)
     query_pids = np.array([r.person_id for r in records for _ in r.captions])
-    query_outfits = np.array([r.outfit_id for r in records for _ in r.captions])
     gallery_pids = np.array([r.person_id for r in records])
-    gallery_outfits = np.array([r.outfit_id for r in records])
     counts = {mode: match_counts(stated[mode], records) for mode in stated}
-    return {
+    limit = {
         "standard": {mode: expected_metrics(counts[mode], query_pids, gallery_pids) for mode in counts},
-        "clothes_changing": {
+        "clothes_changing": None,
+    }
+    worn = {(record.person_id, record.outfit_id) for record in records}
+    if all(record.outfit_id is not None for record in records) and len(worn) > len({p for p, _ in worn}):
+        query_outfits = np.array([r.outfit_id for r in records for _ in r.captions])
+        gallery_outfits = np.array([r.outfit_id for r in records])
+        limit["clothes_changing"] = {
             mode: expected_metrics(counts[mode], query_pids, gallery_pids, query_outfits, gallery_outfits)
             for mode in ("full", "identity")
-        },
-    }
+        }
+    return limit

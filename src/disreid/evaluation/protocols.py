@@ -108,6 +108,15 @@ def standard_protocol(split: EmbeddedSplit, modes: Sequence[str] = MODES) -> dic
     }
 
 
+def changes_clothes(split: EmbeddedSplit) -> bool:
+    """Whether the clothes-changing protocol applies: every gallery image's outfit labelled, and some
+    person seen in two outfits (PETA labels each person once, in one outfit)."""
+    outfits, persons = split.gallery_outfits, split.gallery_pids
+    if bool((outfits < 0).any()):
+        return False
+    return len(torch.unique(torch.stack([persons, outfits]), dim=1)[0]) > len(torch.unique(persons))
+
+
 def clothes_changing_protocol(
     split: EmbeddedSplit, modes: Sequence[str] = ("full", "identity")
 ) -> dict[str, dict]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+from tokenizers import Tokenizer, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
+
+from disreid.text.spelling import spelling_normalizer
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]"}
 
 
 def build_word_tokenizer(texts: Iterable[str], min_frequency: int = 1) -> PreTrainedTokenizerFast:
-    """Lower-cased words and punctuation of `texts` that occur `min_frequency` times or more, plus
-    [PAD], [UNK], [CLS] and [SEP]; every encoding reads `[CLS] words [SEP]`."""
-    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    """Lower-cased words and punctuation of `texts` that occur `min_frequency` times or more, one spelling
+    for words written several ways (`disreid.text.spelling`), plus [PAD], [UNK], [CLS] and [SEP]; every
+    encoding reads `[CLS] words [SEP]`."""
+    normalizer = spelling_normalizer()
     pre_tokenizer = pre_tokenizers.Whitespace()
     counts: Counter[str] = Counter()
     for text in texts:

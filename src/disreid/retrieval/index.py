@@ -29,7 +29,7 @@ from disreid.io import atomic_directory, current, read_json, reading
 from disreid.model import DisReID
 
 MODES = ("full", "identity", "clothing")
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})  # PETA's crops are bmp too
 FORMAT_VERSION = 1
 META_FILE, PATHS_FILE, MODEL_DIR = "meta.json", "paths.json", "model"
 

@@ -23,7 +23,8 @@ from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
 from disreid.io import atomic_write_text
 from disreid.losses import AdvancedLoss
-from disreid.model import build_model
+from disreid.model import DisReID, build_model
+from disreid.model.transfer import start_from
 from disreid.training import distributed
 from disreid.training.checkpoint import (
     BEST,
@@ -34,6 +35,7 @@ from disreid.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
     set_rng_state,
+    trained_model_dir,
 )
 from disreid.training.optim import build_optimizer, build_scheduler
 
@@ -99,7 +101,7 @@ class Trainer:
             return check_records(load_records(config.data, split), config.data.bad_records, split)
 
         with distributed.main_rank_first():  # a missing SynthPedes is made by one rank, not raced
-            train_records = records("train")
+            train_records = [r for split in config.data.train_splits for r in records(split)]
             self.val_records = records("val") if config.train.eval_every else []
         person_ids = sorted({record.person_id for record in train_records})
         self.label_of = {person_id: index for index, person_id in enumerate(person_ids)}
@@ -113,6 +115,8 @@ class Trainer:
                 config.model.num_classes = len(person_ids)
             texts = [text for record in train_records for text in record.captions]
             self.model = build_model(config.model, texts)
+            if config.train.init_from:
+                self._start_from(Path(config.train.init_from))
         self.model.to(self.device)
         self.network = distributed.wrap_model(self.model)  # what the training step calls
 
@@ -167,6 +171,13 @@ class Trainer:
                 self._forget_logs_after(self.step)
             # A resumed run's events after the checkpoint are dropped from TensorBoard's view as well.
             self._writer = _tensorboard(self.run_dir / "tensorboard", self.step + 1 if resume else None)
+
+    def _start_from(self, source: Path) -> None:
+        """Copy the weights of a trained model (or a run folder's best model) that fit this run's model."""
+        model_dir = trained_model_dir(source) if (source / CONFIG_FILE).is_file() else source
+        transfer = start_from(self.model, DisReID.from_pretrained(model_dir), str(model_dir))
+        if self.is_main:
+            print(f"started from {model_dir}: {transfer}", flush=True)
 
     def _check_run_dir(self, resume: bool) -> None:
         """One run per folder: a new run into a folder that holds anything is refused (its logs would be

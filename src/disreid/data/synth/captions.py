@@ -8,18 +8,14 @@ Captions name only what the image shows: the face's details (glasses, beard) onl
 camera, the shoes unless an object hides the feet, a bag unless it is mostly behind a pole; hair, skin
 and build show from every side.
 
-The ground-truth parts are the caption's clauses of each kind in caption order, exact substrings of
-it: clauses of one sentence are joined by a space, sentences by ". ". Every phrase carries the factor
-values its words state ("a red coat": upper coat, upper_colour red; "she": gender female), so each
-part knows what it says without being parsed back (the captions' limit in `evaluation.oracle` reads it).
+Phrases, parts and what each part states are `disreid.data.grammar`'s.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from disreid.data.grammar import Caption, Phrase, Sentence, and_join, assemble, with_article
 from disreid.data.synth.factors import GARMENT_COLOURS, Factors, pick
 
 GENDER_NOUNS = {"male": ("man", "guy", "gentleman"), "female": ("woman", "lady", "girl")}
@@ -89,54 +85,11 @@ DETERMINERS = ("A", "The", "This")
 OMIT_IDENTITY, OMIT_BODY, OMIT_GARMENT, OMIT_SHOES, OMIT_BAG, OMIT_COLOUR = 0.2, 0.3, 0.1, 0.25, 0.15, 0.08
 
 
-@dataclass(frozen=True)
-class Phrase:
-    """Words and the factor values they state."""
-
-    text: str
-    stated: Factors
-
-    def __add__(self, other: Phrase | str) -> Phrase:
-        if isinstance(other, str):
-            return Phrase(self.text + other, self.stated)
-        return Phrase(self.text + other.text, {**self.stated, **other.stated})
-
-    def __radd__(self, other: str) -> Phrase:
-        return Phrase(other + self.text, self.stated)
-
-
-Span = tuple[str | None, Phrase | str]  # (label, words); label None marks glue between clauses
-Sentence = list[Span]
-
-
-@dataclass(frozen=True)
-class Caption:
-    text: str
-    identity: str  # the identity clauses, as defined in the module docstring
-    clothing: str  # the clothing clauses
-    identity_stated: Factors  # the factor values the identity clauses state
-    clothing_stated: Factors  # and the clothing clauses
-
-
 def describe(
     rng: np.random.Generator, identity: Factors, clothing: Factors, hidden: frozenset[str] = frozenset()
 ) -> Caption:
     """One caption of a person in an outfit, leaving out the `hidden` parts ("face", "shoes", "bag")."""
     return _Grammar(rng, identity, clothing, hidden).caption()
-
-
-def and_join(items: list[Phrase]) -> Phrase:
-    """Join as "a", "a and b" or "a, b and c"."""
-    joined = items[0]
-    for index, item in enumerate(items[1:], start=2):
-        joined = joined + (" and " if index == len(items) else ", ") + item
-    return joined
-
-
-def with_article(phrase: Phrase) -> Phrase:
-    if phrase.text.split(" ")[-1] in PLURALS:
-        return phrase
-    return ("an " if phrase.text[0] in "aeiou" else "a ") + phrase
 
 
 class _Grammar:
@@ -202,7 +155,7 @@ class _Grammar:
         phrase = Phrase(colour_words + pick(self.rng, GARMENT_WORDS[part][value]), stated)
         if phrase.text.split(" ")[-1] in PLURALS and self.chance(0.2):
             return "a pair of " + phrase
-        return with_article(phrase)
+        return with_article(phrase, PLURALS)
 
     # -- assembly -----------------------------------------------------------------------------------------
 
@@ -215,10 +168,7 @@ class _Grammar:
         sentences = [self.opening(subject, worn)]
         sentences += self.identity_sentences() + self.clothing_sentences()
         sentences[1:] = [sentences[1 + i] for i in self.rng.permutation(len(sentences) - 1)]
-        text = " ".join("".join(_text(words) for _, words in sentence) for sentence in sentences)
-        identity, identity_stated = self.part(sentences, "identity")
-        clothing, clothing_stated = self.part(sentences, "clothing")
-        return Caption(text, identity, clothing, identity_stated, clothing_stated)
+        return assemble(sentences)
 
     def subject(self) -> Phrase:
         """The noun phrase the caption is about, e.g. "A tall slim woman with long brown hair and glasses"."""
@@ -299,19 +249,3 @@ class _Grammar:
             )
             sentences.append([("clothing", clause), (None, ".")])
         return sentences
-
-    @staticmethod
-    def part(sentences: list[Sentence], label: str) -> tuple[str, Factors]:
-        """The clauses of one kind, joined as the module docstring says, and what they state."""
-        clauses, stated = [], {}
-        for sentence in sentences:
-            phrases = [words for kind, words in sentence if kind == label]
-            if phrases:
-                clauses.append(" ".join(map(_text, phrases)))
-                for phrase in phrases:
-                    stated.update(phrase.stated)
-        return ". ".join(clauses) + ".", stated
-
-
-def _text(words: Phrase | str) -> str:
-    return words if isinstance(words, str) else words.text
