@@ -5,23 +5,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, models, pre_tokenizers, processors
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from disreid.text.spelling import spelling_normalizer
+from disreid.text.spelling import normalise
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]"}
 
 
 def build_word_tokenizer(texts: Iterable[str], min_frequency: int = 1) -> PreTrainedTokenizerFast:
-    """Lower-cased words and punctuation of `texts` that occur `min_frequency` times or more, one spelling
-    for words written several ways (`disreid.text.spelling`), plus [PAD], [UNK], [CLS] and [SEP]; every
-    encoding reads `[CLS] words [SEP]`."""
-    normalizer = spelling_normalizer()
+    """Lower-cased words and punctuation of `texts` (respelled as `DisReID.tokenize` will respell them)
+    that occur `min_frequency` times or more, plus [PAD], [UNK], [CLS] and [SEP]; every encoding reads
+    `[CLS] words [SEP]`."""
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     pre_tokenizer = pre_tokenizers.Whitespace()
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
+        text = normalizer.normalize_str(normalise(text))
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(text))
     words = sorted(word for word, count in counts.items() if count >= min_frequency)
     vocab = {token: index for index, token in enumerate([*SPECIAL_TOKENS.values(), *words])}
 

@@ -9,6 +9,7 @@ from transformers import PreTrainedTokenizerBase
 
 from disreid.retrieval.index import MODES, GalleryIndex, Hit
 from disreid.text import split_caption
+from disreid.text.spelling import respell
 
 MAX_QUERY_CHARS = 500  # a long CUHK-PEDES caption is about 400; the model truncates to its token limit
 
@@ -46,9 +47,10 @@ def unknown_words(tokenizer: PreTrainedTokenizerBase, text: str) -> list[str]:
     any other word, script or emoji; byte-level subword tokenizers (CLIP's) read every text, so with them
     the list is empty. Raises ValueError when no word of `text` is known: ranking the gallery by the
     unknown token alone would look like an answer and mean nothing."""
-    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    respelled, origins = respell(text)  # as the model reads it, and where each character came from
+    encoding = tokenizer(respelled, add_special_tokens=False, return_offsets_mapping=True)
     pieces = [
-        (token, text[start:end])
+        (token, text[origins[start][0] : origins[end - 1][1]])
         for token, (start, end) in zip(encoding.input_ids, encoding.offset_mapping, strict=True)
     ]
     unknown = list(dict.fromkeys(piece for token, piece in pieces if token == tokenizer.unk_token_id))

@@ -1,23 +1,21 @@
 """One spelling for words people write several ways: "gray" and "grey", "t shirt" and "tshirt", "back pack".
 
 A word-level vocabulary (the `tiny` backbone's) knows only the spellings of its training captions, so a
-query written "tee-shirt" would lose the word. The word tokenizer runs these replacements after lower-
-casing, in training and in every search alike; the spans of the original text are kept, so that a word
-the model does not know is still named as the user wrote it.
+query written "tee-shirt" would lose the word. Every text a model reads, in training and in search alike,
+is respelled here first (`DisReID.tokenize`). `respell` also says where each character came from, so that
+a word the model does not know is named as the user wrote it.
 """
 
 from __future__ import annotations
 
-from tokenizers import Regex, normalizers
+import re
 
-# (pattern, replacement) on lower-cased text, in order. A replacement is literal text (no groups), so a
-# pattern takes only the part that changes: "back pack" and "back packs" both lose their space.
+# (pattern, spelling), matched case-insensitively, in order.
 SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"\bgray", "grey"),  # gray, grayish
     (r"\bcolor", "colour"),  # color, colored, colorful
     (r"\bblonde\b", "blond"),
-    (r"\bt[ -]?shirt", "t-shirt"),  # t shirt, tshirt
-    (r"\btee[ -]shirt", "t-shirt"),
+    (r"\b(?:t[ -]?shirt|tee[ -]shirt)", "t-shirt"),
     (r"\bback[ -]pack", "backpack"),
     (r"\bhand[ -]bag", "handbag"),
     (r"\bhair[ -]band", "hairband"),
@@ -32,17 +30,25 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"\blong[ -]sleeve", "long-sleeve"),  # long sleeved, long-sleeved
     (r"\bshort[ -]sleeve", "short-sleeve"),
 )
+_PATTERN = re.compile("|".join(f"({pattern})" for pattern, _ in SPELLINGS), re.IGNORECASE)
 
 
-def spelling_normalizer() -> normalizers.Normalizer:
-    """A `tokenizers` normalizer that lower-cases (after NFKC) and applies `SPELLINGS`."""
-    return normalizers.Sequence(
-        [normalizers.NFKC(), normalizers.Lowercase()]
-        + [normalizers.Replace(Regex(pattern), replacement) for pattern, replacement in SPELLINGS]
-    )
+def respell(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """`text` with one spelling for each word of `SPELLINGS`, and for each character of the result the
+    span of `text` it stands for (a replaced word's characters all stand for the whole of it)."""
+    pieces, origins, last = [], [], 0
+    for match in _PATTERN.finditer(text):
+        pieces.append(text[last : match.start()])
+        origins += [(i, i + 1) for i in range(last, match.start())]
+        spelling = SPELLINGS[match.lastindex - 1][1]
+        pieces.append(spelling)
+        origins += [match.span()] * len(spelling)
+        last = match.end()
+    pieces.append(text[last:])
+    origins += [(i, i + 1) for i in range(last, len(text))]
+    return "".join(pieces), origins
 
 
 def normalise(text: str) -> str:
-    """`text` as the word tokenizer reads it, for checking a spelling by hand."""
-    return spelling_normalizer().normalize_str(text)
-
+    """`text` as a model reads it (its case is left to the tokenizer)."""
+    return respell(text)[0]

@@ -26,10 +26,15 @@ NOUNS = {  # (gender, age or None) -> nouns; an age here is stated by the noun
     ("male", "16-30"): ("young man", "young guy", "young male"),
     ("male", "over 60"): ("old man", "elderly man", "older gentleman"),
     ("female", "over 60"): ("old woman", "elderly woman", "older lady"),
-    (None, None): ("person", "pedestrian"),
+    (None, None): ("person", "pedestrian", "individual"),
 }
+NEUTRAL_NOUN = 0.1  # "A person in ..." though the gender is known: the pronouns that follow state it
 PRONOUNS = {"male": ("he", "his"), "female": ("she", "her"), None: ("the person", "their")}
-AGE_ADJECTIVES = {"16-30": ("young",), "46-60": ("middle-aged",), "over 60": ("elderly", "old", "senior")}
+AGE_ADJECTIVES = {
+    "16-30": ("young",),
+    "46-60": ("middle-aged", "older"),
+    "over 60": ("elderly", "old", "senior"),
+}
 AGE_PHRASES = {  # "{his}" is the possessive
     "under 16": ("a teenager", "a child", "under sixteen"),
     "16-30": ("in {his} twenties", "a young adult", "under thirty"),
@@ -41,67 +46,98 @@ AGE_VERBS = ("looks to be", "appears to be", "seems to be", "is")  # before a ph
 AGE_ADJECTIVE_VERBS = ("looks", "is", "appears")
 HAIR_COLOUR_WORDS = {
     "black": ("black", "dark"),
-    "brown": ("brown",),
+    "brown": ("brown", "light brown", "dark brown"),
     "blond": ("blond", "blonde", "fair"),
     "grey": ("grey", "gray", "greying", "silver"),
     "white": ("white",),
     "red": ("red", "ginger"),
 }
-HAIR_LENGTH_WORDS = {"long": ("long",), "short": ("short", "cropped")}
-BALD_PHRASES = ("a bald head", "a shaved head", "no hair")
-COLOUR_WORDS = {"grey": ("grey", "gray"), "purple": ("purple", "violet")}
+HAIR_PHRASES = {  # "{c}" is the colour and a space, or nothing
+    "long": ("long {c}hair", "{c}hair down past {his} shoulders", "shoulder-length {c}hair",
+             "long {c}hair in a ponytail"),
+    "short": ("short {c}hair", "{c}hair cut short", "cropped {c}hair", "short-cut {c}hair"),
+    None: ("{c}hair",),
+}  # fmt: skip
+BALD_PHRASES = ("a bald head", "a shaved head", "no hair", "a balding head")
+COLOUR_WORDS = {  # the plain word first: `_Describer.pick` favours it
+    "black": ("black", "dark"),
+    "grey": ("grey", "gray"),
+    "brown": ("brown", "tan", "khaki", "beige"),
+    "blue": ("blue", "navy"),
+    "red": ("red", "maroon", "burgundy"),
+    "green": ("green", "olive"),
+    "purple": ("purple", "violet"),
+}
+SHADES = ("light", "dark", "bright")  # before a colour other than black and white, now and then
 
 UPPER_NOUNS = {
     "t-shirt": ("t-shirt", "tee", "tee shirt"),
-    "jacket": ("jacket", "coat", "zip-up jacket"),
+    "jacket": ("jacket", "coat", "zip-up jacket", "windbreaker"),
     "suit": ("suit jacket", "blazer", "suit"),
-    "sweater": ("sweater", "jumper", "pullover"),
+    "sweater": ("sweater", "jumper", "pullover", "sweatshirt"),
 }
-GENERIC_UPPER = ("top", "shirt")  # state no kind
+GENERIC_UPPER = ("shirt", "top")  # state no kind
+BLOUSE = "blouse"  # a generic top, said of women
 SLEEVE_WORDS = {
     "long": ("long-sleeved", "long-sleeve", "long sleeved"),
     "short": ("short-sleeved", "short-sleeve", "short sleeved"),
     "none": ("sleeveless",),
 }
+SLEEVE_SUFFIXES = {"long": "with long sleeves", "short": "with short sleeves", "none": "with no sleeves"}
 SLEEVELESS_NOUNS = ("tank top", "vest top", "sleeveless top")  # the noun states the sleeves
-PATTERN_WORDS = {
-    "plaid": ("plaid", "checked", "checkered"),
+PATTERN_WORDS = {  # before the noun
+    "plaid": ("plaid", "checked", "checkered", "tartan"),
     "stripes": ("striped", "stripy"),
+    "logo": ("graphic", "printed"),
 }
-LOGO_PHRASES = ("with a logo", "with a logo on the front", "with a print on it", "with a graphic")
+PATTERN_SUFFIXES = {  # after it
+    "plaid": ("with a checked pattern", "with a plaid pattern"),
+    "stripes": ("with stripes", "with stripes on it"),
+    "logo": ("with a logo", "with a logo on the front", "with a print on it", "with a design on the front",
+             "with writing on it"),
+}  # fmt: skip
 LOWER_NOUNS = {
-    "trousers": ("trousers", "pants", "slacks"),
-    "jeans": ("jeans", "denim jeans"),
-    "shorts": ("shorts",),
+    "trousers": ("trousers", "pants", "slacks", "long pants"),
+    "jeans": ("jeans", "denim jeans", "denim pants"),
+    "shorts": ("shorts", "short pants"),
     "short skirt": ("short skirt", "miniskirt", "mini skirt"),
     "long skirt": ("long skirt", "maxi skirt", "ankle-length skirt"),
-    "capri": ("capri pants", "cropped pants", "cropped trousers", "three-quarter pants"),
+    "capri": ("capri pants", "capris", "cropped pants", "cropped trousers", "three-quarter pants"),
     "hot pants": ("hot pants", "very short shorts"),
     "suit trousers": ("suit trousers", "dress pants", "formal trousers"),
 }
+GENERIC_SKIRT = 0.25  # "a skirt", its length unsaid
 FOOTWEAR_NOUNS = {
-    "leather shoes": ("leather shoes", "dress shoes", "formal shoes"),
-    "sneakers": ("sneakers", "trainers", "running shoes", "tennis shoes"),
-    "boots": ("boots",),
-    "sandals": ("sandals",),
+    "leather shoes": ("leather shoes", "dress shoes", "formal shoes", "loafers"),
+    "sneakers": ("sneakers", "trainers", "running shoes", "tennis shoes", "athletic shoes"),
+    "boots": ("boots", "ankle boots"),
+    "sandals": ("sandals", "flip-flops"),
 }
 GENERIC_FOOTWEAR = ("shoes",)  # PETA's "Shoes" are shoes of no other kind: the word states no kind
 STOCKING_WORDS = ("stockings", "tights", "pantyhose")
-CARRIED = {  # thing -> (nouns, verbs)
-    "backpack": (("backpack", "rucksack", "book bag"), ("carries", "is carrying", "has")),
-    "messenger bag": (("shoulder bag", "messenger bag", "satchel"), ("carries", "is carrying", "has")),
-    "plastic bag": (("plastic bag", "shopping bag", "carrier bag"), ("carries", "is carrying", "holds")),
-    "suitcase": (("suitcase",), ("carries", "is carrying", "has")),
-    "luggage case": (("luggage case", "piece of wheeled luggage", "trolley case"), ("pulls", "has")),
-    "folder": (("folder", "file folder"), ("carries", "holds", "is holding")),
-    "baby buggy": (("baby buggy", "pram", "stroller", "pushchair"), ("pushes", "is pushing")),
-    "shopping trolley": (("shopping trolley", "shopping cart"), ("pushes", "is pushing")),
-    "umbrella": (("umbrella",), ("carries", "holds", "is holding")),
-    "other": (("something in {his} hand", "an object", "some item"), ("carries", "is carrying", "holds")),
-}
+CARRIED = {  # thing -> (nouns, verbs, where it is carried); "{his}" is the possessive
+    "backpack": (("backpack", "rucksack", "book bag", "school bag"), ("carries", "is carrying", "has"),
+                 ("on {his} back",)),
+    "messenger bag": (("shoulder bag", "messenger bag", "satchel", "purse", "handbag"),
+                      ("carries", "is carrying", "has"), ("over {his} shoulder", "on {his} shoulder")),
+    "plastic bag": (("plastic bag", "shopping bag", "carrier bag", "grocery bag"),
+                    ("carries", "is carrying", "holds", "is holding"), ("in {his} hand", "in {his} left hand",
+                                                                       "in {his} right hand")),
+    "suitcase": (("suitcase", "briefcase"), ("carries", "is carrying", "has"), ("in {his} hand",)),
+    "luggage case": (("luggage case", "piece of wheeled luggage", "trolley case", "rolling suitcase"),
+                     ("pulls", "has", "is pulling"), ("behind {him}",)),
+    "folder": (("folder", "file folder"), ("carries", "holds", "is holding"), ("in {his} hand",
+                                                                               "under {his} arm")),
+    "baby buggy": (("baby buggy", "pram", "stroller", "pushchair"), ("pushes", "is pushing"), ()),
+    "shopping trolley": (("shopping trolley", "shopping cart"), ("pushes", "is pushing"), ()),
+    "umbrella": (("umbrella",), ("carries", "holds", "is holding"), ("in {his} hand",)),
+    "other": (("something", "an object", "some item"), ("carries", "is carrying", "holds", "is holding"),
+              ("in {his} hand", "in {his} hands")),
+}  # fmt: skip
+BAGS = ("backpack", "messenger bag", "plastic bag")  # sometimes just "a bag", its kind unsaid
 EMPTY_HANDED = ("is not carrying anything", "carries nothing", "has nothing in {his} hands", "has no bag")
 ACCESSORY_NOUNS = {
-    "hat": ("hat", "cap"),
+    "hat": ("hat", "cap", "baseball cap", "beanie"),
     "sunglasses": ("sunglasses", "shades", "dark glasses"),
     "hair band": ("hairband", "headband", "hair band"),
     "scarf": ("scarf", "muffler"),
@@ -115,12 +151,16 @@ STYLE_PHRASES = {
     "formal": ("is dressed formally", "is in formal clothes", "wears business attire", "is smartly dressed"),
 }
 PLURALS = frozenset(
-    ("trousers", "pants", "slacks", "jeans", "shorts", "shoes", "sneakers", "trainers", "boots", "sandals")
-    + ("sunglasses", "shades", "glasses", "headphones", "earphones", "stockings", "tights", "pantyhose")
+    ("trousers", "pants", "slacks", "jeans", "shorts", "capris", "shoes", "sneakers", "trainers", "boots")
+    + ("sandals", "flip-flops", "loafers", "sunglasses", "shades", "glasses", "headphones", "earphones")
+    + ("stockings", "tights", "pantyhose")
 )
 WEAR_VERBS = ("is wearing", "wears", "is dressed in", "has on")
 ITEM_VERBS = ("wears", "is wearing", "has on")  # for one item: shoes, a hat
 DETERMINERS = ("A", "The", "This")
+NO_DETERMINER = 0.08  # "Man wearing a black jacket.", as annotators write in a hurry
+PAIR_OF = 0.3  # "a pair of black jeans"
+ALSO = 0.15  # "She also carries a backpack."
 
 # How often an attribute is stated when the labels give it: annotators name the clothes more than age.
 STATE = {
@@ -132,16 +172,20 @@ STATE = {
     "sleeves": 0.4,
     "pattern": 0.7,
     "colour": 0.85,
+    "shade": 0.12,
     "lower": 0.85,
     "footwear": 0.55,
     "footwear_kind": 0.6,
     "stockings": 0.5,
     "carrying": 0.7,
+    "bag_kind": 0.85,
+    "place": 0.3,
     "nothing": 0.2,
     "accessory": 0.65,
     "style": 0.2,
 }
 LOWER_CASE, NO_FULL_STOP = 0.15, 0.1
+FAVOURED = 0.4  # chance that `_Describer.pick` takes a table's first, plainest word outright
 
 
 def describe(rng: np.random.Generator, factors: dict[str, Factors]) -> Caption:
@@ -182,7 +226,14 @@ class _Describer:
         return bool(self.rng.random() < probability)
 
     def pick(self, words: tuple[str, ...]) -> str:
-        return pick(self.rng, words)
+        """One of `words`, the first (the plainest) more often than the others, as people write."""
+        return words[0] if self.chance(FAVOURED) else pick(self.rng, words)
+
+    def possessive(self, words: str) -> Phrase:
+        """`words` with "{his}" and "{him}" filled in; they then state the gender too."""
+        him = {"he": "him", "she": "her"}.get(self.he.text, "them")
+        stated = self.gender if "{his}" in words or "{him}" in words else {}
+        return Phrase(words.format(his=self.his.text, him=him), stated)
 
     # -- identity --------------------------------------------------------------------------------------
 
@@ -191,13 +242,14 @@ class _Describer:
         stated_age = {"age": age} if age else {}
         if age and (gender, age) in NOUNS and self.chance(0.5):
             return Phrase(self.pick(NOUNS[gender, age]), {**self.gender, **stated_age}), None, None
-        noun = Phrase(self.pick(NOUNS[gender, None]), self.gender)
+        if self.chance(NEUTRAL_NOUN):
+            gender = None
+        noun = Phrase(self.pick(NOUNS[gender, None]), self.gender if gender else {})
         if age is None:
             return noun, None, None
         if age in AGE_ADJECTIVES and self.chance(0.5):
             return noun, Phrase(self.pick(AGE_ADJECTIVES[age]), stated_age), None
-        words = self.pick(AGE_PHRASES[age]).format(his=self.his.text)
-        return noun, None, Phrase(words, {**stated_age, **(self.gender if "{his}" in words else {})})
+        return noun, None, self.possessive(self.pick(AGE_PHRASES[age])) + Phrase("", stated_age)
 
     def hair_phrase(self, identity: Factors) -> Phrase | None:
         length = single(identity.get("hair"))
@@ -207,18 +259,17 @@ class _Describer:
         colour = single(identity.get("hair_colour")) if self.chance(STATE["hair_colour"]) else None
         if colour and colour not in HAIR_COLOUR_WORDS and self.chance(0.5):
             colour = None  # dyed hair of a rare colour: sometimes said, sometimes not
-        words, stated = [], {}
-        if length:
-            words.append(self.pick(HAIR_LENGTH_WORDS[length]))
-            stated["hair"] = length
-        if colour:
-            words.append(self.pick(HAIR_COLOUR_WORDS.get(colour, (f"dyed {colour}",))))
-            stated["hair_colour"] = colour
-        if not words:
+        if not (length or colour):
             return None
-        if len(words) == 2 and self.chance(0.2):
-            return Phrase(f"hair that is {words[0]} and {words[1]}", stated)
-        return Phrase(" ".join(words) + " hair", stated)
+        stated = {"hair": length} if length else {}
+        words = ""
+        if colour:
+            words = self.pick(HAIR_COLOUR_WORDS.get(colour, (f"dyed {colour}",))) + " "
+            stated["hair_colour"] = colour
+        if length and colour and self.chance(0.15):
+            return Phrase(f"hair that is {length} and {words.strip()}", stated)
+        template = self.pick(HAIR_PHRASES[length])
+        return self.possessive(template.replace("{c}", words)) + Phrase("", stated)
 
     # -- clothing --------------------------------------------------------------------------------------
 
@@ -233,19 +284,26 @@ class _Describer:
             return None
         colours = [colours[i] for i in self.rng.permutation(len(colours))]
         words = [self.pick(COLOUR_WORDS.get(colour, (colour,))) for colour in colours]
+        if (
+            len(words) == 1
+            and words[0] == colours[0] not in ("black", "white")
+            and self.chance(STATE["shade"])
+        ):
+            words[0] = f"{self.pick(SHADES)} {words[0]}"
         if len(words) == 2 and self.chance(0.3):
             text = "-and-".join(words)
         else:
             text = and_join([Phrase(word, {}) for word in words]).text
         return Phrase(text, {f"{part}_colour": value})
 
-    def garment(self, part: str, words: list[Phrase], noun: Phrase) -> Phrase:
-        """ "a [colours] [words] noun", the colours of `part` where they are said."""
+    def garment(self, part: str, words: list[Phrase], noun: Phrase, suffix: Phrase | None = None) -> Phrase:
+        """ "a [colours] [words] noun [suffix]", the colours of `part` where they are said."""
         phrase = Phrase("", {})
         for piece in (self.colours(part), *words, noun):
             if piece is not None:
                 phrase = phrase + (" " if phrase.text else "") + piece
-        return with_article(phrase, PLURALS)
+        phrase = with_article(phrase, PLURALS)
+        return phrase if suffix is None else phrase + " " + suffix
 
     def upper(self, force: bool = False) -> Phrase | None:
         clothing = self.clothing
@@ -253,19 +311,25 @@ class _Describer:
             return None
         sleeves = single(clothing.get("sleeves"))
         kinds = [k for k in _values(clothing.get("upper")) if k in UPPER_NOUNS]
-        words: list[Phrase] = []
         if kinds and self.chance(STATE["upper_kind"]):
             kind = self.pick(tuple(kinds))
             noun = Phrase(self.pick(UPPER_NOUNS[kind]), {"upper": kind})
         elif sleeves == "none" and self.chance(0.5):
             noun, sleeves = Phrase(self.pick(SLEEVELESS_NOUNS), {"sleeves": "none"}), None
         else:
-            noun = Phrase(self.pick(GENERIC_UPPER), {})
+            female = self.gender.get("gender") == "female" and self.chance(0.2)
+            noun = Phrase(BLOUSE if female else self.pick(GENERIC_UPPER), {})
+        words: list[Phrase] = []
         if clothing.get("neckline") == "v-neck" and self.chance(STATE["pattern"]):
             words.append(Phrase("v-neck", {"neckline": "v-neck"}))
+        suffix = self.pattern("upper", words)
         if sleeves and self.chance(STATE["sleeves"]):
-            words.insert(0, Phrase(self.pick(SLEEVE_WORDS[sleeves]), {"sleeves": sleeves}))
-        return self.patterned("upper", words, noun)
+            stated = {"sleeves": sleeves}
+            if suffix is None and self.chance(0.3):
+                suffix = Phrase(SLEEVE_SUFFIXES[sleeves], stated)
+            else:
+                words.insert(0, Phrase(self.pick(SLEEVE_WORDS[sleeves]), stated))
+        return self.garment("upper", words, noun, suffix)
 
     def lower(self, force: bool = False) -> Phrase | None:
         kinds = _values(self.clothing.get("lower"))
@@ -273,20 +337,29 @@ class _Describer:
             return None
         kind = self.pick(tuple(kinds))
         noun = Phrase(self.pick(LOWER_NOUNS[kind]), {"lower": kind})
-        phrase = self.patterned("lower", [], noun)
-        if noun.text.split()[-1] in PLURALS and self.chance(0.15):
-            phrase = "a pair of " + phrase
-        return phrase
+        if kind.endswith("skirt") and self.chance(GENERIC_SKIRT):
+            noun = Phrase("skirt", {})
+        words: list[Phrase] = []
+        suffix = self.pattern("lower", words)
+        return self.pair_of(self.garment("lower", words, noun, suffix))
 
-    def patterned(self, part: str, words: list[Phrase], noun: Phrase) -> Phrase:
-        """`garment` with the part's pattern, where it is said: "a striped shirt", "a top with a logo"."""
+    def pattern(self, part: str, words: list[Phrase]) -> Phrase | None:
+        """The part's pattern where it is said: an adjective added to `words` ("a striped shirt"), or the
+        phrase returned to follow the noun ("a top with a logo")."""
         pattern = single(self.clothing.get(f"{part}_pattern"))
-        if pattern not in (*PATTERN_WORDS, "logo") or not self.chance(STATE["pattern"]):
-            return self.garment(part, words, noun)
+        if pattern not in PATTERN_WORDS or not self.chance(STATE["pattern"]):
+            return None
         stated = {f"{part}_pattern": pattern}
-        if pattern == "logo":
-            return self.garment(part, words, noun) + Phrase(" " + self.pick(LOGO_PHRASES), stated)
-        return self.garment(part, [*words, Phrase(self.pick(PATTERN_WORDS[pattern]), stated)], noun)
+        if self.chance(0.5):
+            return Phrase(self.pick(PATTERN_SUFFIXES[pattern]), stated)
+        words.append(Phrase(self.pick(PATTERN_WORDS[pattern]), stated))
+        return None
+
+    def pair_of(self, phrase: Phrase) -> Phrase:
+        """ "a pair of black jeans", now and then, for what comes in pairs."""
+        if phrase.text.split(" with ")[0].split()[-1] in PLURALS and self.chance(PAIR_OF):
+            return "a pair of " + phrase
+        return phrase
 
     def footwear(self) -> Phrase | None:
         kinds = [kind for kind in _values(self.clothing.get("footwear")) if kind in FOOTWEAR_NOUNS]
@@ -298,7 +371,7 @@ class _Describer:
         else:
             noun = Phrase(self.pick(GENERIC_FOOTWEAR), {})
         phrase = self.garment("footwear", [], noun)
-        return phrase if phrase.stated else None  # "shoes" alone says nothing
+        return self.pair_of(phrase) if phrase.stated else None  # "shoes" alone says nothing
 
     def stockings(self) -> Phrase | None:
         if self.clothing.get("stockings") != "yes" or not self.chance(STATE["stockings"]):
@@ -311,24 +384,29 @@ class _Describer:
         if things == ["nothing"]:
             if not self.chance(STATE["nothing"]):
                 return None
-            words = self.pick(EMPTY_HANDED).format(his=self.his.text)
-            return Phrase(words, {"carrying": "nothing", **(self.gender if "{his}" in words else {})})
-        stated = [thing for thing in things if thing in CARRIED and self.chance(STATE["carrying"])]
-        if not stated:
+            return self.possessive(self.pick(EMPTY_HANDED)) + Phrase("", {"carrying": "nothing"})
+        said = [thing for thing in things if thing in CARRIED and self.chance(STATE["carrying"])]
+        actions, stated = [], []
+        for thing in said:
+            nouns, verbs, places = CARRIED[thing]
+            if thing in BAGS and not self.chance(STATE["bag_kind"]):
+                noun = Phrase("bag", {})  # its kind unsaid
+            else:
+                noun = Phrase(self.pick(nouns), {"carrying": thing})
+                stated.append(thing)
+            if noun.text.split()[0] not in ("something", "an", "some"):
+                noun = with_article(noun, PLURALS)
+            if places and self.chance(STATE["place"]):
+                noun = noun + " " + self.possessive(self.pick(places))
+            actions.append(self.pick(verbs) + " " + noun)
+        if not actions:
             return None
-        actions = []
-        for thing in stated:
-            nouns, verbs = CARRIED[thing]
-            noun = self.pick(nouns)
-            phrase = Phrase(noun.format(his=self.his.text), {"carrying": thing})
-            if "{his}" in noun:
-                phrase = phrase + Phrase("", self.gender)
-            if noun.split()[0] not in ("something", "an", "some"):
-                phrase = with_article(phrase, PLURALS)
-            actions.append(self.pick(verbs) + " " + phrase)
         # Several things: each with its verb; their stated values are one list.
         joined = and_join(actions)
-        return Phrase(joined.text, {**joined.stated, "carrying": _one_or_list(stated)})
+        carrying = {"carrying": _one_or_list(stated)} if stated else {}
+        return Phrase(
+            joined.text, {**{k: v for k, v in joined.stated.items() if k != "carrying"}, **carrying}
+        )
 
     def accessories(self) -> Phrase | None:
         worn = [a for a in _values(self.clothing.get("accessory")) if a in ACCESSORY_NOUNS]
@@ -356,25 +434,20 @@ class _Describer:
 
     def subject(self) -> Phrase:
         """The noun phrase the caption is about: "A young woman with long black hair"."""
-        words = [self.pick(DETERMINERS)]
+        subject = Phrase("" if self.chance(NO_DETERMINER) else self.pick(DETERMINERS), {})
         if self.age_adjective is not None:
-            words.append(self.age_adjective)
+            subject = subject + (" " if subject.text else "") + self.age_adjective
             self.age_adjective = None
-        subject = Phrase(words[0], {})
-        for word in [*words[1:], self.noun]:
-            subject = subject + " " + word
-        with_what = []
+        subject = subject + (" " if subject.text else "") + self.noun
         if self.hair is not None and self.chance(0.5):
-            with_what.append(self.hair)
+            subject = subject + " with " + self.hair
             self.hair = None
-        if with_what:
-            subject = subject + " with " + and_join(with_what)
-        return _an_before_vowel(subject)
+        return _an_before_vowel(Phrase(subject.text[0].upper() + subject.text[1:], subject.stated))
 
     def opening(self, worn: list[Phrase]) -> Sentence:
         subject = self.subject()
         verb = self.pick(WEAR_VERBS)
-        form = int(self.rng.integers(4))
+        form = int(self.rng.integers(6))
         if form == 1 and self.hair is not None:
             hair, self.hair = self.hair, None
             return [
@@ -393,6 +466,14 @@ class _Describer:
             ]
         if form == 3:
             return [("identity", subject), (None, " "), ("clothing", "in " + and_join(worn)), (None, ".")]
+        if form == 4:  # no verb of its own: "A man wearing a grey jacket and black pants."
+            lead = self.pick(("wearing", "who is wearing", "dressed in"))
+            return [
+                ("identity", subject),
+                (None, " "),
+                ("clothing", f"{lead} " + and_join(worn)),
+                (None, "."),
+            ]
         return [("identity", subject), (None, " "), ("clothing", f"{verb} " + and_join(worn)), (None, ".")]
 
     def identity_sentences(self) -> list[Sentence]:
@@ -407,22 +488,29 @@ class _Describer:
         return sentences
 
     def clothing_sentences(self, extras: list[Phrase]) -> list[Sentence]:
-        he = Phrase(self.he.text.capitalize(), self.he.stated)
         sentences: list[Sentence] = []
         for extra in extras:
-            sentences.append([("clothing", he + f" {self.pick(ITEM_VERBS)} " + extra), (None, ".")])
+            sentences.append(
+                [("clothing", self.he_also() + f" {self.pick(ITEM_VERBS)} " + extra), (None, ".")]
+            )
         carried = self.carried()
         if carried is not None:
-            sentences.append([("clothing", he + " " + carried), (None, ".")])
+            sentences.append([("clothing", self.he_also() + " " + carried), (None, ".")])
         accessories = self.accessories()
         if accessories is not None:
-            sentences.append([("clothing", he + f" {self.pick(ITEM_VERBS)} " + accessories), (None, ".")])
+            clause = self.he_also() + f" {self.pick(ITEM_VERBS)} " + accessories
+            sentences.append([("clothing", clause), (None, ".")])
         style = single(self.clothing.get("upper_style"))
         if style and style == self.clothing.get("lower_style") and self.chance(STATE["style"]):
             stated = {"upper_style": style, "lower_style": style}
-            clause = he + " " + Phrase(self.pick(STYLE_PHRASES[style]), stated)
+            clause = self.he_also() + " " + Phrase(self.pick(STYLE_PHRASES[style]), stated)
             sentences.append([("clothing", clause), (None, ".")])
         return sentences
+
+    def he_also(self) -> Phrase:
+        """ "He", or now and then "He also" (the verb that follows agrees either way)."""
+        he = self.he.text.capitalize() + (" also" if self.chance(ALSO) else "")
+        return Phrase(he, self.he.stated)
 
 
 def _an_before_vowel(subject: Phrase) -> Phrase:
