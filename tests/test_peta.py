@@ -169,7 +169,7 @@ def value_words() -> dict[tuple[str, str], set[str]]:
     for age, phrases in [*words.AGE_ADJECTIVES.items(), *words.AGE_PHRASES.items()]:
         add("age", age, *phrases)
     for length in ("long", "short"):
-        add("hair", length, *words.HAIR_PHRASES[length], f"hair that is {length}")
+        add("hair", length, *words.HAIR_PHRASES[length], f"hair that is {length}", f"{length}-haired")
     add("hair", "bald", *words.BALD_PHRASES)
     nouns_of = {"upper": words.UPPER_NOUNS, "lower": words.LOWER_NOUNS, "footwear": words.FOOTWEAR_NOUNS,
                 "accessory": words.ACCESSORY_NOUNS}  # fmt: skip

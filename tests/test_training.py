@@ -17,7 +17,7 @@ from disreid.data import load_records
 from disreid.evaluation import evaluate
 from disreid.model import DisReID
 from disreid.training import BEST, LAST, Trainer
-from disreid.training.trainer import swap_clothing_captions
+from disreid.training.trainer import hide_words, swap_clothing_captions
 
 # text_decorrelation off: among the 10 persons of this set, identity and clothing texts correlate by
 # chance, and holding each embedding apart from the other part's text then fights retrieval itself (R@1
@@ -126,6 +126,19 @@ def test_swapped_clothing_captions_come_from_other_outfits():
     for i, caption in enumerate(swapped):
         source = captions.index(caption)
         assert outfits[source] != outfits[i]
+
+
+def test_hidden_words_become_the_unknown_token_at_the_rate_asked():
+    texts = ["a man in a red coat and blue jeans"] * 200
+    hidden = hide_words(texts, 0.1, "[UNK]", torch.Generator().manual_seed(0))
+    original = texts[0].split(" ")
+    unknown = sum(text.split(" ").count("[UNK]") for text in hidden)
+    assert 1.4 < unknown / len(texts) < 2.2  # 9 words: about 0.9 swapped and 0.9 slipped in, a text
+    for text in hidden:
+        kept, words = [w for w in text.split(" ") if w != "[UNK]"], iter(original)
+        assert all(word in words for word in kept)  # the words kept, in their order
+    assert any(len(text.split(" ")) == len(original) and "[UNK]" in text for text in hidden)  # swaps
+    assert hide_words(texts[:3], 0.0, "[UNK]", torch.Generator()) == texts[:3]
 
 
 def test_train_and_evaluate_commands(synth_root, tmp_path, capsys):

@@ -95,6 +95,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "data.instances_per_person": (lambda v: v >= 1, "at least 1"),
     "data.num_workers": (lambda v: v >= 0, "0 or more"),
     "data.mismatch_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "data.unknown_word_prob": (lambda v: 0 <= v < 1, "0 or more, below 1"),
     "data.erasing_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "data.bad_records": (lambda v: v in BAD_RECORDS, f"one of {', '.join(BAD_RECORDS)}"),
     "data.train_splits": (lambda v: len(v) >= 1, "a list of at least one split"),

@@ -30,6 +30,9 @@ class DataConfig:
     crop_padding: int = 4
     erasing_prob: float = 0.0
     mismatch_prob: float = 0.0  # chance of swapping a clothing caption for another outfit's (cloth_match)
+    # Chance of each caption word being swapped for the tokenizer's unknown token in training, and of the
+    # token slipping in before it: a word-level vocabulary (tiny) then reads past words it lacks.
+    unknown_word_prob: float = 0.0
     # Records with a missing or undecodable image or a blank caption, found before training starts:
     # "skip" leaves them out and reports them, "refuse" stops naming them.
     bad_records: str = "skip"

@@ -76,6 +76,20 @@ def swap_clothing_captions(
     return swapped, matched
 
 
+def hide_words(texts: list[str], probability: float, unknown: str, generator: torch.Generator) -> list[str]:
+    """Each word swapped for the `unknown` token with `probability`, and the token slipped in before a word
+    with `probability`. Real queries hold words a word-level vocabulary lacks; a model that met the
+    unknown token in training reads past it instead of being thrown by a vector it never learnt."""
+    hidden = []
+    for text in texts:
+        words = []
+        for word in text.split(" "):
+            swap, insert = (torch.rand(2, generator=generator) < probability).tolist()
+            words += [unknown] * insert + [unknown if swap else word]
+        hidden.append(" ".join(words))
+    return hidden
+
+
 class Trainer:
     """Trains `config` in `run_dir`. The folder holds the resolved config, `last/` (written atomically
     after every epoch, for `--resume`), `best/` (the best model by the validation metric
@@ -274,13 +288,17 @@ class Trainer:
                     clothing_captions, batch["outfit_id"], config.data.mismatch_prob, self.swap_generator
                 )
                 is_matched = is_matched.to(self.device)
+            captions = list(batch["caption"])
+            if config.data.unknown_word_prob > 0:
+                unknown, hiding = self.model.tokenizer.unk_token, config.data.unknown_word_prob
+                captions, identity_captions, clothing_captions = (
+                    None if texts is None else hide_words(texts, hiding, unknown, self.swap_generator)
+                    for texts in (captions, identity_captions, clothing_captions)
+                )
             labels = torch.tensor([self.label_of[int(p)] for p in batch["person_id"]], device=self.device)
             with autocast:
                 output = self.network(
-                    batch["pixels"].to(self.device),
-                    list(batch["caption"]),
-                    identity_captions,
-                    clothing_captions,
+                    batch["pixels"].to(self.device), captions, identity_captions, clothing_captions
                 )
                 # The losses see the global batch, gathered from every rank (a no-op in one process).
                 output, person_ids, labels, outfit_ids, is_matched = map(

@@ -59,8 +59,9 @@ HAIR_PHRASES = {  # "{c}" is the colour and a space, or nothing
     None: ("{c}hair",),
 }  # fmt: skip
 BALD_PHRASES = ("a bald head", "a shaved head", "no hair", "a balding head")
+HAIRED = 0.15  # "a long-haired woman", "a dark-haired man": the hair as an adjective
 COLOUR_WORDS = {  # the plain word first: `_Describer.pick` favours it
-    "black": ("black", "dark"),
+    "black": ("black", "dark", "dark-coloured"),
     "grey": ("grey", "gray"),
     "brown": ("brown", "tan", "khaki", "beige"),
     "blue": ("blue", "navy"),
@@ -185,7 +186,7 @@ STATE = {
     "style": 0.2,
 }
 LOWER_CASE, NO_FULL_STOP = 0.15, 0.1
-FAVOURED = 0.4  # chance that `_Describer.pick` takes a table's first, plainest word outright
+FAVOURED = 0.6  # chance that `_Describer.pick` takes a table's first, plainest word outright
 
 
 def describe(rng: np.random.Generator, factors: dict[str, Factors]) -> Caption:
@@ -220,6 +221,7 @@ class _Describer:
         self.he, self.his = Phrase(he, self.gender), Phrase(his, self.gender)
         age = single(identity.get("age")) if self.chance(STATE["age"]) else None
         self.noun, self.age_adjective, self.age_phrase = self.person(gender, age)
+        self.hair_adjective: Phrase | None = None
         self.hair = self.hair_phrase(identity)
 
     def chance(self, probability: float) -> bool:
@@ -268,6 +270,9 @@ class _Describer:
             stated["hair_colour"] = colour
         if length and colour and self.chance(0.15):
             return Phrase(f"hair that is {length} and {words.strip()}", stated)
+        if not (length and colour) and self.chance(HAIRED):  # before the noun: see `subject`
+            self.hair_adjective = Phrase(f"{length or words.strip().split()[-1]}-haired", stated)
+            return None
         template = self.pick(HAIR_PHRASES[length])
         return self.possessive(template.replace("{c}", words)) + Phrase("", stated)
 
@@ -435,9 +440,10 @@ class _Describer:
     def subject(self) -> Phrase:
         """The noun phrase the caption is about: "A young woman with long black hair"."""
         subject = Phrase("" if self.chance(NO_DETERMINER) else self.pick(DETERMINERS), {})
-        if self.age_adjective is not None:
-            subject = subject + (" " if subject.text else "") + self.age_adjective
-            self.age_adjective = None
+        for adjective in (self.age_adjective, self.hair_adjective):
+            if adjective is not None:
+                subject = subject + (" " if subject.text else "") + adjective
+        self.age_adjective = None
         subject = subject + (" " if subject.text else "") + self.noun
         if self.hair is not None and self.chance(0.5):
             subject = subject + " with " + self.hair

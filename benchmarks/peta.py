@@ -1,0 +1,136 @@
+"""disreid on PETA's real photos: `configs/peta.yaml`, its baseline (`peta_baseline.yaml`) and the same
+recipe started from the quickstart's SynthPedes model, over seeds, each evaluated on the test split and on
+VIPeR (a domain never trained on). Every figure comes from the commands a user runs, run here one after
+another: `disreid train --config ... --set data.root=DIR --set train.seed=S` and `disreid evaluate --run
+RUN --split SPLIT --json`. A run already trained in --runs is evaluated, not trained again.
+
+    disreid prepare --dataset peta --root "DIR/PETA dataset"
+    disreid quickstart                      # for the variant from_synth: runs/quickstart/disreid
+    python benchmarks/peta.py --data "DIR/PETA dataset" --seeds 0 1 2
+    python benchmarks/peta.py --data ... --split val --name tune_lr --set train.lr=2e-3   # tuning
+
+Training time is the wall time of `disreid train`, alone on the machine only with --jobs 1 (the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _timing import save  # noqa: E402
+
+MODES = ("full", "identity", "clothing")
+VARIANTS = {
+    "disreid": ["--config", "peta"],
+    "baseline": ["--config", "peta_baseline"],
+    "from_synth": ["--config", "peta"],  # with train.init_from=--synth-model
+}
+
+
+def overrides(values: list[str]) -> list[str]:
+    return [arg for value in values for arg in ("--set", value)]
+
+
+def train(variant: str, seed: int, args: argparse.Namespace, threads: int) -> dict:
+    """Train one run (unless --runs holds it already) and return its command and wall time."""
+    run = args.runs / f"{variant}_seed{seed}"
+    sets = [f"data.root={args.data}", f"train.seed={seed}", *args.set]
+    if variant == "from_synth":
+        sets.append(f"train.init_from={args.synth_model}")
+    if variant == "baseline":  # loss weights are disreid's alone (the quickstart's rule)
+        sets = [value for value in sets if not value.startswith("loss.")]
+    command = ["disreid", "train", *VARIANTS[variant], "--out", str(run), "--no-report", *overrides(sets)]
+    done = (run / "best" / "model").is_dir() and (run / "time.json").is_file()
+    if not done:
+        start = time.perf_counter()
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        with (args.runs / f"{run.name}.log").open("w") as log:
+            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        (run / "time.json").write_text(
+            json.dumps({"seconds": time.perf_counter() - start, "threads": threads})
+        )
+    return {"run": str(run), "command": " ".join(command), **json.loads((run / "time.json").read_text())}
+
+
+def evaluate(run: str, split: str) -> dict:
+    out = Path(run) / f"eval_{split}.json"
+    if not out.is_file():
+        command = ["disreid", "evaluate", "--run", run, "--split", split, "--json", str(out)]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def summary(result: dict) -> dict:
+    """The figures the README reports of one evaluation."""
+    limit = result["captions_limit"]["standard"]
+    figures = {}
+    for mode in MODES:
+        scores = result["standard"][mode]
+        figures[mode] = {
+            "R1": scores["R1"],
+            "mAP": scores["mAP"],
+            "limit_R1": limit[mode]["R1"],
+            "limit_mAP": limit[mode]["mAP"],
+            "share_R1": scores["R1"] / limit[mode]["R1"],
+        }
+    probes = result["disentanglement"].get("probes", {})
+    figures["leakage"] = {direction: row["leakage"] for direction, row in probes.get("leakage", {}).items()}
+    figures["probes"] = probes.get("factors", {})
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", type=Path, required=True, help="the PETA folder `disreid prepare` wrote into"
+    )
+    parser.add_argument("--runs", type=Path, default=Path("runs/peta_benchmark"), help="where runs go")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--synth-model", type=Path, default=Path("runs/quickstart/disreid"),
+                        help="the SynthPedes run (or model) the variant from_synth starts from")  # fmt: skip
+    parser.add_argument("--split", nargs="+", default=["test", "viper"], help="splits evaluated")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an override of every run's config (loss.* not the baseline's)")  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side (threads shared)")
+    parser.add_argument("--name", default="peta", help="results file: benchmarks/results/NAME.json")
+    args = parser.parse_args()
+    args.runs.mkdir(parents=True, exist_ok=True)
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    jobs = [(variant, seed) for seed in args.seeds for variant in args.variants]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        trained = list(pool.map(lambda job: train(*job, args, threads), jobs))
+    runs = []
+    for (variant, seed), run in zip(jobs, trained, strict=True):
+        run.update(variant=variant, seed=seed)
+        run["splits"] = {split: summary(evaluate(run["run"], split)) for split in args.split}
+        runs.append(run)
+        print(f"{variant} seed {seed} ({run['seconds'] / 60:.1f} min, {run['threads']} threads)")
+        for split, figures in run["splits"].items():
+            cells = [f"{m} {figures[m]['R1']:.2f} ({figures[m]['share_R1']:.0%})" for m in MODES]
+            leak = ", ".join(
+                f"{d} {v:.2f}" if v is not None else f"{d} -" for d, v in figures["leakage"].items()
+            )
+            print(f"  {split:<6} R@1 {', '.join(cells)}; leakage {leak}")
+    means = {}
+    for variant in args.variants:
+        for split in args.split:
+            rows = [run["splits"][split] for run in runs if run["variant"] == variant]
+            means[f"{variant}/{split}"] = {
+                mode: {key: statistics.mean(row[mode][key] for row in rows) for key in rows[0][mode]}
+                for mode in MODES
+            }
+    path = save(args.name, {"data": str(args.data), "overrides": args.set, "runs": runs, "means": means})
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
