@@ -241,6 +241,9 @@ def test_words_written_another_way_are_read_as_the_training_captions_wrote_them(
         "t-shirts, t-shirt, flip-flops, blond, coloured, grey"
     )
     assert unknown_words(tokenizer, "a Gray COLORED Tee Shirt") == ["COLORED"]
+    assert (
+        normalise("a stripped shirt, kakhi pants and sandles") == "a striped shirt, khaki pants and sandals"
+    )
 
 
 def test_a_byte_level_tokenizer_knows_every_word():

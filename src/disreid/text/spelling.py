@@ -29,6 +29,15 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     (r"\bmini[ -]skirt", "miniskirt"),
     (r"\blong[ -]sleeve", "long-sleeve"),  # long sleeved, long-sleeved
     (r"\bshort[ -]sleeve", "short-sleeve"),
+    # Typos of annotators, each a few times in 3,077 CUHK-PEDES captions (shared/realdata).
+    (r"\bstripped\b", "striped"),
+    (r"\bwhit\b", "white"),
+    (r"\bwaring\b", "wearing"),
+    (r"\bsand(?:les|els|las)\b", "sandals"),
+    (r"\b(?:kaki|khakki|kakhi|khakhi)\b", "khaki"),
+    (r"\bburgandy\b", "burgundy"),
+    (r"\bsleevless\b", "sleeveless"),
+    (r"\bumberl+a\b", "umbrella"),
 )
 _PATTERN = re.compile("|".join(f"({pattern})" for pattern, _ in SPELLINGS), re.IGNORECASE)
 
