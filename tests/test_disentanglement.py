@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,34 @@ def test_independent_parts_read_as_no_leakage(fit_and_test):
         assert report["leakage"][direction]["not_perceived"] == []
 
 
+def test_the_floor_is_the_leak_that_ties_in_the_data_alone_allow(fit_and_test):
+    """Independent factors: the other kind's labels read a factor at 1/k. Upper colour tied to hair colour:
+    an identity part that holds hair colour alone (no planted leak) reads it fully, and so do the labels."""
+    fit, test = fit_and_test
+    report = leakage_probes(embed(test, 0.0, 3), embed(probe_sample(fit, 2), 0.0, 2))
+    assert abs(report["factors"]["upper_colour"]["floor"] - 25) < 12
+    assert report["leakage"]["clothing_in_identity"]["floor"] < 0.2
+
+    def tied(records):  # noqa: ANN001, ANN202
+        upper = dict(zip(HAIR, UPPER, strict=True))
+        return [
+            replace(
+                r,
+                factors={
+                    **r.factors,
+                    "clothing": {"upper_colour": upper[r.factors["identity"]["hair_colour"]]},
+                },
+            )
+            for r in records
+        ]
+
+    test, fit = tied(test), tied(fit)
+    report = leakage_probes(embed(test, 0.0, 3), embed(probe_sample(fit, 2), 0.0, 2))
+    upper = report["factors"]["upper_colour"]
+    assert upper["leak"] > 95 and upper["floor"] > 95  # held by identity, and tied to it in the data
+    assert report["leakage"]["clothing_in_identity"]["floor"] > 0.9
+
+
 def test_a_factor_in_neither_part_is_not_perceived(fit_and_test):
     fit, test = fit_and_test
     images, fit_images = embed(test, 0.0, 3), embed(probe_sample(fit, 2), 0.0, 2)
@@ -90,6 +119,7 @@ def test_a_factor_in_neither_part_is_not_perceived(fit_and_test):
         "leakage": None,
         "per_factor": {},
         "not_perceived": ["upper_colour"],
+        "floor": None,
     }
 
 
@@ -107,7 +137,12 @@ def test_leakage_is_the_clipped_share_of_the_own_part_above_chance():
         "c": {"kind": "clothing", "leak": 20.0, "own": 25.0, "chance": 10.0},  # own < 1/k + 20: not perceived
     }
     summary = summarise(factors)["clothing_in_identity"]
-    assert summary == {"leakage": 0.25, "per_factor": {"a": 0.5, "b": 0.0}, "not_perceived": ["c"]}
+    assert summary == {
+        "leakage": 0.25,
+        "per_factor": {"a": 0.5, "b": 0.0},
+        "not_perceived": ["c"],
+        "floor": None,
+    }
 
 
 def test_probe_sample_takes_images_of_different_outfits():

@@ -115,15 +115,23 @@ def format_results(results: dict[str, dict]) -> str:
         for direction in reports[0]["probes"]["leakage"]:
             values = [report["probes"]["leakage"][direction]["leakage"] for report in reports]
             rows.append((f"leakage {direction}", ["-" if v is None else f"{v:.2f}" for v in values]))
+        for direction in reports[0]["probes"]["leakage"]:
+            values = [report["probes"]["leakage"][direction].get("floor") for report in reports]
+            rows.append((f"leakage floor {direction}", ["-" if v is None else f"{v:.2f}" for v in values]))
         for factor, row in reports[0]["probes"]["factors"].items():
             cells = [report["probes"]["factors"][factor] for report in reports]
-            label = f"probe {factor} leak/own/full (1/k {row['chance']:.0f})"
-            rows.append((label, [f"{c['leak']:.0f}/{c['own']:.0f}/{c['full']:.0f}" for c in cells]))
+            label = f"probe {factor} leak/own/full/floor (1/k {row['chance']:.0f})"
+            rows.append(
+                (label, [f"{c['leak']:.0f}/{c['own']:.0f}/{c['full']:.0f}/{c['floor']:.0f}" for c in cells])
+            )
     header = names + (["captions' limit"] if limit else [])
     width = max(len(label) for label, _ in rows)
     column = max(14, *(len(name) for name in header))
     lines = [" " * width + "".join(f"  {name:>{column}}" for name in header)]
     lines += [f"{label:<{width}}" + "".join(f"  {cell:>{column}}" for cell in cells) for label, cells in rows]
     if "probes" in reports[0]:
-        lines.append(f"(probes fit on {reports[0]['probes']['fit_on']}; balanced accuracy, %)")
+        lines.append(
+            f"(probes fit on {reports[0]['probes']['fit_on']}; balanced accuracy, %; floor: the factor read "
+            "from the other kind's true labels, the leak that ties in the data alone allow)"
+        )
     return "\n".join(lines)

@@ -37,7 +37,9 @@ GUIDES = {
     "Leakage": "Linear probes fit on training persons and scored on the evaluated ones (balanced accuracy): "
     "each factor read from the embedding that should not hold it (the leak), beside the part meant to hold "
     "it and the full embedding (the controls: they show the probe can read the factor at all) and 1/k. "
-    "Leakage is the leak's share of the own part's reading above 1/k, averaged over perceived factors.",
+    "Leakage is the leak's share of the own part's reading above 1/k, averaged over perceived factors. The "
+    "floor (diamonds) reads each factor from the other kind's true labels: the leakage that ties in the data "
+    "alone allow (women and skirts), near 1/k where the factors are independent (SynthPedes).",
     "Retrieval examples": "Test queries drawn at random, half where full mode ranks a correct image first "
     "and half where it does not, each in full and in identity mode.",
     "Clothes-changing examples": "The images of the query's own (person, outfit) are removed from the "
@@ -172,6 +174,8 @@ def _tables(results: dict, run_dir: Path, split: str) -> list[Table]:
         rows.append(["gate mean ± std", f"{gate['mean']:.3f} ± {gate['std']:.3f}"])
     for direction, summary in report.get("probes", {}).get("leakage", {}).items():
         value = "-" if summary["leakage"] is None else f"{summary['leakage']:.2f}"
+        if summary.get("floor") is not None:
+            value += f" (floor {summary['floor']:.2f})"
         unseen = ", ".join(summary["not_perceived"]) or "none"
         rows.append(
             [f"leakage {direction.replace('_', ' ')} (0 none, 1 full)", f"{value}; not perceived: {unseen}"]

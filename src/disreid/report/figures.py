@@ -217,13 +217,14 @@ def _tsne_panel(
 # -------------------------------------------------------------------------------------------- leakage
 def leakage_figure(report: dict) -> Figure:
     """Per factor, the leak probe beside its controls (the factor read from its own part and from the full
-    embedding) and 1/k: a leak bar as long as the own-part bar means the wrong embedding holds the factor
-    as well as the right one does."""
+    embedding), 1/k and the floor (the factor read from the other kind's true labels): a leak bar as long
+    as the own-part bar means the wrong embedding holds the factor as well as the right one does, unless
+    the floor says the data ties the two together that much."""
     probes = report["probes"]
     titles = {"clothing": "clothing factors (leak: from the identity embedding)",
               "identity": "identity factors (leak: from the clothing embedding)"}  # fmt: skip
     rows = {kind: [f for f, row in probes["factors"].items() if row["kind"] == kind] for kind in titles}
-    figure = Figure(figsize=(13, 1.6 + 0.6 * max(map(len, rows.values()))), layout="constrained")
+    figure = Figure(figsize=(13, max(3.0, 1.6 + 0.6 * max(map(len, rows.values())))), layout="constrained")
     bars = (("leak", "C3", "leak"), ("own", "C0", "own part (control)"), ("full", "C7", "full (control)"))
     for axes, (kind, title) in zip(figure.subplots(1, 2), titles.items(), strict=True):
         factors = rows[kind]
@@ -233,8 +234,12 @@ def leakage_figure(report: dict) -> Figure:
             axes.barh(y + offset, values, height=0.26, color=colour, label=label)
         chance = [probes["factors"][f]["chance"] for f in factors]
         axes.plot(chance, y, "|", color="black", ms=26, mew=2.5, label="1/k")
+        floor = [probes["factors"][f].get("floor", np.nan) for f in factors]
+        axes.plot(floor, y - 0.27, "D", color="black", ms=5, label="floor (the other kind's labels)")
         summary = probes["leakage"][LEAKAGE_NAMES[kind]]
         leakage = "-" if summary["leakage"] is None else f"{summary['leakage']:.2f}"
+        if summary.get("floor") is not None:
+            leakage += f" (floor {summary['floor']:.2f})"
         unseen = ", ".join(summary["not_perceived"]) or "none"
         axes.set_yticks(y, factors)
         axes.invert_yaxis()
