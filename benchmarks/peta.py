@@ -8,6 +8,7 @@ RUN --split SPLIT --json`. A run already trained in --runs is evaluated, not tra
     disreid quickstart                      # for the variant from_synth: runs/quickstart/disreid
     python benchmarks/peta.py --data "DIR/PETA dataset" --seeds 0 1 2
     python benchmarks/peta.py --data ... --split val --name tune_lr --set train.lr=2e-3   # tuning
+    python benchmarks/peta.py --data ... --gallery runs/peta_test_crops    # the test crops, to index
 
 Training time is the wall time of `disreid train`, alone on the machine only with --jobs 1 (the default).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,6 +89,22 @@ def summary(result: dict) -> dict:
     return figures
 
 
+def export_gallery(data: Path, split: str, out: Path) -> None:
+    """Link (or copy) the images of one split into `out`, a folder for `disreid index` and the demo."""
+    from disreid.data.peta import read_peta
+
+    records = read_peta(data, split)
+    for record in records:
+        target = out / record.path.relative_to(data.resolve() if record.path.is_absolute() else data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            try:
+                os.link(record.path, target)
+            except OSError:  # another file system
+                shutil.copy2(record.path, target)
+    print(f"{len(records)} {split} images in {out}: disreid index --model RUN --images {out} --out INDEX")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -102,7 +120,11 @@ def main() -> None:
                         help="an override of every run's config (loss.* not the baseline's)")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side (threads shared)")
     parser.add_argument("--name", default="peta", help="results file: benchmarks/results/NAME.json")
+    parser.add_argument("--gallery", type=Path, help="only put the first --split's images into this folder")
     args = parser.parse_args()
+    if args.gallery:
+        export_gallery(args.data, args.split[0], args.gallery)
+        return
     args.runs.mkdir(parents=True, exist_ok=True)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     jobs = [(variant, seed) for seed in args.seeds for variant in args.variants]

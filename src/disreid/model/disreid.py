@@ -18,7 +18,6 @@ from disreid.model.config import CONFIG_NAME, DisReIDConfig
 from disreid.model.disentangle import DisentangleModule
 from disreid.model.encoders import Encoders, create_encoders
 from disreid.model.layers import grad_reverse
-from disreid.text.spelling import normalise
 
 WEIGHTS_NAME = "model.safetensors"
 TOKENIZER_DIR = "tokenizer"
@@ -108,10 +107,9 @@ class DisReID(nn.Module):
 
     # ----------------------------------------------------------------------------------------- text
     def tokenize(self, texts: Sequence[str]) -> BatchEncoding:
-        """`input_ids` and `attention_mask` of the texts respelled (`disreid.text.spelling`), padded on the
-        right to the longest text, truncated to `text_max_length` tokens. Each text's ids are remembered:
-        training meets every caption once an epoch, and tokenizing a batch anew cost a twentieth of a CPU
-        training step."""
+        """`input_ids` and `attention_mask`, padded on the right to the longest text, truncated to
+        `text_max_length` tokens. Each text's ids are remembered: training meets every caption once an
+        epoch, and tokenizing a batch anew cost a twentieth of a CPU training step."""
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise TypeError("texts must be a list of strings")
         if len(texts) == 0:
@@ -132,7 +130,7 @@ class DisReID(nn.Module):
         if ids is None:
             if len(self._token_ids) >= TOKEN_CACHE_SIZE:  # a long-running search server: start afresh
                 self._token_ids.clear()
-            encoded = self.tokenizer(normalise(text), truncation=True, max_length=self.config.text_max_length)
+            encoded = self.tokenizer(text, truncation=True, max_length=self.config.text_max_length)
             ids = self._token_ids[text] = tuple(encoded["input_ids"])
         return ids
 

@@ -8,21 +8,24 @@ from collections.abc import Iterable
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 
-from disreid.text.spelling import normalise
+from disreid.text.spelling import spelling_normalizers
 
 SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]"}
 
 
-def build_word_tokenizer(texts: Iterable[str], min_frequency: int = 1) -> PreTrainedTokenizerFast:
-    """Lower-cased words and punctuation of `texts` (respelled as `DisReID.tokenize` will respell them)
-    that occur `min_frequency` times or more, plus [PAD], [UNK], [CLS] and [SEP]; every encoding reads
-    `[CLS] words [SEP]`."""
-    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+def build_word_tokenizer(
+    texts: Iterable[str], min_frequency: int = 1, respell: bool = True
+) -> PreTrainedTokenizerFast:
+    """Lower-cased, respelled (`disreid.text.spelling`) words and punctuation of `texts` that occur
+    `min_frequency` times or more, plus [PAD], [UNK], [CLS] and [SEP]; every encoding reads `[CLS] words
+    [SEP]`. The tokenizer respells what it reads itself, so that "gray" and "grey" are one word (unless
+    `respell` is False)."""
+    spellings = spelling_normalizers() if respell else []
+    normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase(), *spellings])
     pre_tokenizer = pre_tokenizers.Whitespace()
     counts: Counter[str] = Counter()
     for text in texts:
-        text = normalizer.normalize_str(normalise(text))
-        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(text))
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
     words = sorted(word for word, count in counts.items() if count >= min_frequency)
     vocab = {token: index for index, token in enumerate([*SPECIAL_TOKENS.values(), *words])}
 

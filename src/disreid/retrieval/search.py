@@ -47,7 +47,9 @@ def unknown_words(tokenizer: PreTrainedTokenizerBase, text: str) -> list[str]:
     any other word, script or emoji; byte-level subword tokenizers (CLIP's) read every text, so with them
     the list is empty. Raises ValueError when no word of `text` is known: ranking the gallery by the
     unknown token alone would look like an answer and mean nothing."""
-    respelled, origins = respell(text)  # as the model reads it, and where each character came from
+    # Respelled as the word tokenizer respells it, with where each character came from: the tokenizer,
+    # which then finds nothing to respell, gives offsets that lead back to the words as written.
+    respelled, origins = respell(text)
     encoding = tokenizer(respelled, add_special_tokens=False, return_offsets_mapping=True)
     pieces = [
         (token, text[origins[start][0] : origins[end - 1][1]])
