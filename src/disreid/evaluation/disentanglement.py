@@ -23,8 +23,9 @@ from disreid.losses import hsic
 
 PROBE_CS = (0.01, 0.1, 1.0, 10.0)  # inverse regularisation strengths tried by cross-validation
 PERCEIVED_MARGIN = 20.0  # a factor is perceived when its own part reads it 20 points above 1/k
-# A value is probed where it has images enough to learn and to score: PETA's green hair (one person) is not.
-MIN_FIT_IMAGES, MIN_SCORED_IMAGES = 5, 2
+# A value is probed where the probe can learn it from two images and the evaluated images show it: PETA's
+# green hair (one image in all) is not.
+MIN_FIT_IMAGES, MIN_SCORED_IMAGES = 2, 1
 # Which embedding should hold each kind of factor, and which should not (the leak).
 PARTS = {"identity": ("identity", "clothing"), "clothing": ("clothing", "identity")}
 LEAKAGE_NAMES = {"clothing": "clothing_in_identity", "identity": "identity_in_clothing"}
