@@ -25,24 +25,21 @@ from _timing import save  # noqa: E402
 from disreid.config import load_config  # noqa: E402
 from disreid.data import load_records  # noqa: E402
 from disreid.model.tokenizer import build_word_tokenizer  # noqa: E402
-from disreid.text.spelling import respell  # noqa: E402
+from disreid.retrieval.search import words_as_read  # noqa: E402
 
 REAL = Path(__file__).parents[2] / "shared" / "realdata" / "cuhk_pedes_val_captions.jsonl"
 
 
 def coverage(tokenizer: PreTrainedTokenizerBase, texts: list[str], respelled: bool = True) -> dict:
-    """The share of the words of `texts` (letters or digits, punctuation aside) that `tokenizer` knows;
-    the texts respelled as `unknown_words` does, to name each word as written, where `tokenizer` does."""
+    """The share of the words of `texts` (letters or digits, punctuation aside) that `tokenizer` knows,
+    each word counted as written (`words_as_read`, as `search` names unknown words)."""
     missed: Counter[str] = Counter()
     words = 0
     for text in texts:
-        read, origins = respell(text) if respelled else (text, [(i, i + 1) for i in range(len(text))])
-        encoding = tokenizer(read, add_special_tokens=False, return_offsets_mapping=True)
-        for token, (start, end) in zip(encoding.input_ids, encoding.offset_mapping, strict=True):
-            word = text[origins[start][0] : origins[end - 1][1]].lower()
+        for token, word in words_as_read(tokenizer, text, respelled):
             if any(c.isalnum() for c in word):
                 words += 1
-                missed[word] += token == tokenizer.unk_token_id
+                missed[word.lower()] += token == tokenizer.unk_token_id
     unknown = sum(missed.values())
     return {
         "words": words,

@@ -41,20 +41,28 @@ def query_text(query: str, mode: str) -> str:
     return (identity if mode == "identity" else clothing) or query
 
 
+def words_as_read(
+    tokenizer: PreTrainedTokenizerBase, text: str, respelled: bool = True
+) -> list[tuple[int, str]]:
+    """Each token the tokenizer reads in `text`, with the part of `text` it stands for, as written.
+    `text` is respelled first as the word tokenizer respells it (unless `respelled` is False), keeping
+    where each character came from: the tokenizer, which then finds nothing to respell, gives offsets
+    that lead back to the words as the user wrote them."""
+    read, origins = respell(text) if respelled else (text, [(i, i + 1) for i in range(len(text))])
+    encoding = tokenizer(read, add_special_tokens=False, return_offsets_mapping=True)
+    return [
+        (token, text[origins[start][0] : origins[end - 1][1]])
+        for token, (start, end) in zip(encoding.input_ids, encoding.offset_mapping, strict=True)
+    ]
+
+
 def unknown_words(tokenizer: PreTrainedTokenizerBase, text: str) -> list[str]:
     """The words of `text` that the tokenizer reads as its unknown token, each once, in order: the model
     sees none of them. A word-level vocabulary (the tiny backbone's, made of its training captions) misses
     any other word, script or emoji; byte-level subword tokenizers (CLIP's) read every text, so with them
     the list is empty. Raises ValueError when no word of `text` is known: ranking the gallery by the
     unknown token alone would look like an answer and mean nothing."""
-    # Respelled as the word tokenizer respells it, with where each character came from: the tokenizer,
-    # which then finds nothing to respell, gives offsets that lead back to the words as written.
-    respelled, origins = respell(text)
-    encoding = tokenizer(respelled, add_special_tokens=False, return_offsets_mapping=True)
-    pieces = [
-        (token, text[origins[start][0] : origins[end - 1][1]])
-        for token, (start, end) in zip(encoding.input_ids, encoding.offset_mapping, strict=True)
-    ]
+    pieces = words_as_read(tokenizer, text)
     unknown = list(dict.fromkeys(piece for token, piece in pieces if token == tokenizer.unk_token_id))
     if not any(
         token != tokenizer.unk_token_id and any(c.isalnum() for c in piece) for token, piece in pieces
