@@ -67,7 +67,7 @@ class Scale:
 
 FULL = Scale(
     # Zero-shot full-mode R@1 on the quickstart's test split (limit 99.46): 25.49 after 1,000 steps on
-    # 1,000 persons, 55.69 after 3,000 steps on 2,000 (7.4 minutes on one thread).
+    # 1,000 persons, 55.69 after 3,000 steps on 2,000 (benchmarks/README.md).
     pretrain_persons=2000,
     pretrain_steps=3000,
     batch_size=64,
