@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,7 +13,7 @@ from conftest import CAPTIONS, IMAGE_SIZE, SMALL_VIT, small_config
 from disreid.config import TrainConfig
 from disreid.losses import AdvancedLoss
 from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
-from disreid.training.optim import build_optimizer
+from disreid.training.optim import build_optimizer, build_scheduler
 
 
 def images(count: int, seed: int = 0) -> torch.Tensor:
@@ -225,6 +227,24 @@ def test_clip_projections_train_at_the_encoders_rate(clip_checkpoint):
         assert {rate[id(p)] for p in getattr(model, name).parameters()} == {1e-5}
     for name in ("residual_projection", "identity_projection", "disentangle"):
         assert {rate[id(p)] for p in getattr(model, name).parameters()} == {5e-5}
+
+
+def test_frozen_epochs_hold_the_pretrained_rate_at_zero_then_warm_it_up_of_its_own():
+    model = build_model(small_config(), CAPTIONS)
+    config = TrainConfig(lr=1.0, new_layer_lr_factor=2, epochs=2, warmup_epochs=0.5, frozen_epochs=1)
+    optimizer = build_optimizer(model, config)
+    scheduler = build_scheduler(optimizer, config, steps_per_epoch=4)
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(8):
+        for group in optimizer.param_groups:
+            rates[group["pretrained"]].append(group["lr"])
+        optimizer.step()
+        scheduler.step()
+    pretrained, new = rates[True][::2], rates[False][::2]  # two groups each: decayed and not
+    # 8 steps, 4 frozen; each warm-up 2 steps (10 % -> 55 %), then cosine over the steps left (6 and 2)
+    assert pretrained == pytest.approx([0, 0, 0, 0, 0.1, 0.55, 1.0, 0.5])
+    cosine = [0.5 * (1 + math.cos(math.pi * k / 6)) for k in range(6)]
+    assert new == pytest.approx([2 * f for f in [0.1, 0.55, *cosine]])
 
 
 def test_clip_joint_space_size_is_the_checkpoints(clip_checkpoint):

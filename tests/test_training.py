@@ -77,6 +77,22 @@ def test_resume_continues_exactly(synth_root, tmp_path):
     )
 
 
+def test_frozen_epochs_hold_the_encoders_while_the_new_layers_learn(synth_root, tmp_path):
+    config = small(synth_root, "train.epochs=2", "train.frozen_epochs=1", "train.eval_every=0")
+    trainer = Trainer(config, tmp_path / "run")
+    start = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+
+    def moved(part: str) -> bool:
+        parameters = trainer.model.named_parameters()
+        return any(not torch.equal(p, start[name]) for name, p in parameters if name.startswith(part + "."))
+
+    trainer.fit(until_epoch=1)
+    assert not moved("image_encoder") and not moved("text_encoder")
+    assert moved("disentangle") and moved("identity_projection")
+    trainer.fit()
+    assert moved("image_encoder") and moved("text_encoder")
+
+
 def test_run_folder_holds_config_checkpoints_and_logs(synth_root, tmp_path):
     Trainer(small(synth_root, "train.epochs=1"), tmp_path / "run").fit()
     run = tmp_path / "run"

@@ -29,6 +29,9 @@ class TrainConfig:
     new_layer_lr_factor: float = 1.0  # new layers train at lr × this (IRRA: 5 with pretrained CLIP)
     weight_decay: float = 0.01
     warmup_epochs: float = 1.0
+    # Epochs in which the parts a checkpoint provides stay as they are while the new layers learn on its
+    # features (a linear probe, then the whole model fine-tunes: LP-FT); they then warm up of their own.
+    frozen_epochs: float = 0.0
     grad_clip: float = 5.0
     eval_every: int = 1  # validate every N epochs (0: never)
     select_by: str = "R1"  # the validation metric that picks best/: R1, R5, R10, mAP or mINP
@@ -82,6 +85,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "train.new_layer_lr_factor": (lambda v: v > 0, "a positive number"),
     "train.weight_decay": (lambda v: v >= 0, "0 or more"),
     "train.warmup_epochs": (lambda v: v >= 0, "0 or more"),
+    "train.frozen_epochs": (lambda v: v >= 0, "0 or more"),
     "train.grad_clip": (lambda v: v >= 0, "0 (off) or more"),
     "train.temperature": (lambda v: v > 0, "a positive number"),
     "train.eval_every": (lambda v: v >= 0, "0 (never) or more"),
