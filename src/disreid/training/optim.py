@@ -60,5 +60,5 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps
 
         return factor
 
-    starts = [frozen if group["pretrained"] else 0 for group in optimizer.param_groups]
+    starts = [frozen if group.get("pretrained") else 0 for group in optimizer.param_groups]  # any optimizer
     return LambdaLR(optimizer, [schedule(start) for start in starts])
