@@ -101,11 +101,30 @@ def test_saved_files_have_the_modes_the_umask_gives(tmp_path, umask, file_mode, 
         atomic_write_text(tmp_path / "config.yaml", "a: 1\n")
         with atomic_directory(tmp_path / "best") as staging:
             (staging / "metrics.json").write_text("{}")
+            (staging / "model").mkdir()
+            # safetensors (0.8) writes its files 0600 whatever the umask: a model nobody else could read
+            os.close(os.open(staging / "model" / "model.safetensors", os.O_CREAT | os.O_WRONLY, 0o600))
     finally:
         os.umask(previous)
     assert (tmp_path / "config.yaml").stat().st_mode & 0o777 == file_mode
     assert (tmp_path / "best").stat().st_mode & 0o777 == folder_mode
     assert (tmp_path / "best" / "metrics.json").stat().st_mode & 0o777 == file_mode
+    assert (tmp_path / "best" / "model" / "model.safetensors").stat().st_mode & 0o777 == file_mode
+
+
+def test_a_saved_model_is_readable_by_others_as_the_umask_allows(tmp_path):
+    from conftest import CAPTIONS, small_config
+    from disreid.model import build_model
+
+    previous = os.umask(0o022)
+    try:
+        build_model(small_config(), CAPTIONS).save_pretrained(tmp_path / "model")
+    finally:
+        os.umask(previous)
+    modes = {
+        path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "model").rglob("*") if path.is_file()
+    }
+    assert set(modes.values()) == {0o644}, modes
 
 
 def test_a_truncated_json_file_is_named_in_one_line(tmp_path):

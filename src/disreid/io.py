@@ -94,6 +94,7 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
     old = _old(path)
     try:
         yield staging
+        _umask_modes(staging)
         if path.exists():
             os.replace(path, old)
         os.replace(staging, path)
@@ -101,6 +102,16 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _umask_modes(folder: Path) -> None:
+    """Give every file in `folder` the mode the umask gives new files: some writers (safetensors) make
+    theirs 0600 whatever the umask, and a model shared with another user could not be read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for file in folder.rglob("*"):
+        if file.is_file() and not file.is_symlink():
+            file.chmod(0o666 & ~umask)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
