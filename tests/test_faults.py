@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import math
 import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from conftest import SMALL_RUN
 from disreid.cli import main
@@ -18,7 +20,7 @@ from disreid.config import ExperimentConfig, load_config
 from disreid.data import AnnotationError, read_cuhk_pedes
 from disreid.data.synth import ANNOTATIONS
 from disreid.losses import AdvancedLoss
-from disreid.training import LAST, Trainer
+from disreid.training import BEST, LAST, Trainer
 
 SMALL = [*SMALL_RUN, "train.eval_every=0"]
 
@@ -169,6 +171,26 @@ def test_a_damaged_checkpoint_is_named_in_one_line(finished_run, synth_root, tmp
     assert main([*train_command(synth_root, run, "train.epochs=2"), "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"disreid train: error: {file} is damaged") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("spoil", "complaint"), [("zeros", "all zero"), ("nan", "NaN or infinite")])
+def test_a_model_that_cannot_rank_is_refused_by_name(
+    finished_run, synth_root, tmp_path, capsys, spoil, complaint
+):
+    """All-zero weights scored exactly chance and NaN ones were indexed, both without a word."""
+    model = Path(shutil.copytree(finished_run / BEST / "model", tmp_path / "model"))
+    weights = load_file(model / "model.safetensors")
+    save_file({name: torch.zeros_like(t) if spoil == "zeros" else t.fill_(math.nan) if t.is_floating_point()
+               else t for name, t in weights.items()}, model / "model.safetensors")  # fmt: skip
+    commands = {
+        "evaluate": ["evaluate", "--model", str(model), "--data", str(synth_root)],
+        "index": ["index", "--model", str(model), "--images", str(synth_root), "--out", str(tmp_path / "i")],
+    }
+    for name, command in commands.items():
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"disreid {name}: error: {model}: ") and complaint in err, err
+    assert not (tmp_path / "i").exists()
 
 
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, capsys):

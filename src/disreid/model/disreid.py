@@ -248,4 +248,15 @@ class DisReID(nn.Module):
             raise ValueError(
                 f"{directory / WEIGHTS_NAME} does not match {directory / CONFIG_NAME}: {error}"
             ) from error
+        _check_can_rank(model, directory)
         return model.eval()
+
+
+def _check_can_rank(model: DisReID, directory: Path) -> None:
+    """Refuse weights that rank nothing: NaN or infinite ones (a diverged run) would be indexed and
+    searched without a word, and all-zero ones evaluate to exactly chance."""
+    weights = [tensor for tensor in model.state_dict().values() if tensor.is_floating_point()]
+    if not all(torch.isfinite(tensor).all() for tensor in weights):
+        raise ValueError(f"{directory}: the weights hold NaN or infinite values (did training diverge?)")
+    if not any(tensor.any() for tensor in weights):
+        raise ValueError(f"{directory}: the weights are all zero: this model ranks nothing")
