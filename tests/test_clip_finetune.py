@@ -23,8 +23,17 @@ def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
     assert tokenizer("a man")["input_ids"][-1] == tokenizer.sep_token_id  # the token CLIP pools
     for metric in ("R1", "R5", "R10", "mAP", "mINP"):
         assert abs(figures["disreid_step_zero"][metric] - figures["zero_shot_clip"][metric]) < 1e-6
-    assert figures["temperature"]["chosen"] in ("irra", "learned")
-    for name in ("disreid", "baseline", "disreid-scratch", "baseline-scratch"):
-        run = figures["runs"][name]
-        assert run["steps"] > 0 and set(run["test"]["standard"]) == {"full", "identity", "clothing"}
-    assert figures["runs"]["disreid"]["steps"] == figures["runs"]["disreid-scratch"]["steps"]
+    by_arm = {run["arm"]: run for run in figures["runs"]}
+    assert set(by_arm) == {"disreid", "baseline", "scratch", "random-clip"}
+    modes = {"standard full", "standard identity", "standard clothing", "clothes_changing full",
+             "clothes_changing identity"}  # fmt: skip
+    for run in by_arm.values():
+        assert run["steps"] > 0 and set(run["R1"]) == set(run["limit_R1"]) == modes
+    assert by_arm["disreid"]["steps"] == by_arm["scratch"]["steps"]  # the same steps from either start
+    assert figures["means"]["disreid"]["R1"] == by_arm["disreid"]["R1"]  # one seed
+
+    # Run again, it trains nothing: the runs in --runs are read back
+    stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").glob("*/time.json")}
+    again = benchmark.main(["--quick", "--runs", str(tmp_path / "runs"), "--data", str(synth_root)])
+    assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
+    assert again["runs"] == figures["runs"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from conftest import SMALL_RUN
@@ -191,6 +192,44 @@ def test_a_model_that_cannot_rank_is_refused_by_name(
         err = capsys.readouterr().err
         assert err.startswith(f"disreid {name}: error: {model}: ") and complaint in err, err
     assert not (tmp_path / "i").exists()
+
+
+NO_SPACE = (
+    'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "writer", "error"),
+    [
+        ("train", "disreid.model.disreid.save_model", SafetensorError(NO_SPACE)),
+        ("train", "torch.save", RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")),
+        ("index", "faiss.write_index", RuntimeError("Error in faiss::FileIOWriter: No space left on device")),
+    ],
+)  # fmt: skip
+def test_a_full_disk_is_one_line_naming_the_folder(
+    finished_run, synth_root, tmp_path, capsys, monkeypatch, command, writer, error
+):
+    """What the writers raise when the disk fills (issue 32): a traceback, until now."""
+
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(writer, full)
+    if command == "train":
+        args, folder = train_command(synth_root, tmp_path / "run", "train.epochs=1"), tmp_path / "run" / LAST
+    else:
+        out = tmp_path / "index"
+        args, folder = (
+            ["index", "--model", str(finished_run), "--images", str(synth_root), "--out", str(out)],
+            out,
+        )
+    assert main(args) == 2
+    *_, last = capsys.readouterr().err.rstrip("\n").split("\n")  # progress bars before it
+    message = last.split("\r")[-1]
+    assert message.startswith(f"disreid {command}: error: {folder} could not be written: "), last
+    assert message.endswith(str(error)[:200])
+    assert not list(folder.parent.glob(".*partial")) and not folder.exists()
 
 
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, capsys):

@@ -27,6 +27,21 @@ class UnreadableFileError(ValueError):
     """A file exists but cannot be read as what it should be: truncated, corrupt or of another format."""
 
 
+class WriteError(OSError):
+    """A save that failed part-way (a full disk, a quota; the writer's own error: safetensors', faiss's,
+    torch.save's), named by what it was to replace, which is left as it was."""
+
+    def __init__(self, path: Path, error: Exception) -> None:
+        if isinstance(error, WriteError):  # a save within a save: the outer one names it
+            reason = error.reason
+        elif isinstance(error, OSError) and error.strerror:
+            reason = error.strerror
+        else:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        super().__init__(f"{path} could not be written: {reason}")
+        self.reason = reason
+
+
 @contextmanager
 def reading(path: str | Path) -> Iterator[None]:
     """Turn whatever a parser raises on a damaged `path` into one `UnreadableFileError` that names it.
@@ -98,8 +113,10 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         if path.exists():
             os.replace(path, old)
         os.replace(staging, path)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, Exception):
+            raise WriteError(path, error) from error
         raise
     shutil.rmtree(old, ignore_errors=True)
 
@@ -123,8 +140,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, Exception):
+            raise WriteError(path, error) from error
         raise
 
 
