@@ -240,6 +240,16 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, capsys):
     assert err.startswith(f"disreid train: error: {config}, line ") and err.count("\n") == 1, err
 
 
+def test_a_config_that_is_not_utf8_is_named(tmp_path, capsys):
+    config = tmp_path / "latin1.yaml"
+    config.write_bytes("# Lebenslauf für Müller\ntrain:\n  epochs: 3\n".encode("latin-1"))
+    assert main(["train", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"disreid train: error: {config}: not UTF-8 text (byte 14:") and err.count("\n") == 1
+    ), err
+
+
 def test_a_read_only_run_folder_is_one_line(synth_root, tmp_path, capsys, monkeypatch):
     def read_only(self, path):
         raise PermissionError(errno.EROFS, "Read-only file system", str(path))

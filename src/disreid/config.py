@@ -163,7 +163,13 @@ def load_config(
 def _read_config_file(path: Path, including: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A config file's sections laid over those of the file its `base:` names (a path beside it or a
     shipped config), so that a variant of an experiment states only what it changes."""
-    values = _parse_yaml(path.read_text(), str(path)) or {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8"
+        ) from None
+    values = _parse_yaml(text, str(path)) or {}
     if not isinstance(values, dict):
         raise ValueError(f"{path}: expected a mapping of sections, got {type(values).__name__}")
     base = values.pop("base", None)
