@@ -240,6 +240,47 @@ def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, capsys):
     assert err.startswith(f"disreid train: error: {config}, line ") and err.count("\n") == 1, err
 
 
+def test_ctrl_c_in_train_says_what_is_kept_in_one_line(synth_root, tmp_path, capsys, monkeypatch):
+    train_epoch, calls = Trainer._train_epoch, []
+
+    def second_epoch_interrupted(self):
+        calls.append(self.epoch)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        train_epoch(self)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", second_epoch_interrupted)
+    run = tmp_path / "run"
+    assert main(train_command(synth_root, run, "train.epochs=2")) == 130
+    last_line = capsys.readouterr().err.rstrip("\n").split("\n")[-1]
+    resume = "run the same command with --resume to go on"
+    assert last_line == f"disreid train: interrupted; {run / LAST} holds epoch 1: {resume}"
+    monkeypatch.setattr(Trainer, "_train_epoch", train_epoch)
+    assert main([*train_command(synth_root, run, "train.epochs=2"), "--resume"]) == 0
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_ctrl_c_in_index_says_what_is_kept_in_one_line(
+    finished_run, synth_root, tmp_path, capsys, monkeypatch, existing
+):
+    out = tmp_path / "index"
+    command = ["index", "--model", str(finished_run), "--images", str(synth_root), "--out", str(out)]
+    if existing:
+        assert main(command) == 0
+    before = sorted(path.read_bytes() for path in out.rglob("*") if path.is_file()) if existing else []
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("faiss.write_index", interrupted)
+    assert main(command) == 130
+    last_line = capsys.readouterr().err.rstrip("\n").split("\n")[-1]
+    kept = f"the index in {out} is as it was before" if existing else f"no index was written to {out}"
+    assert last_line == f"disreid index: interrupted; {kept}"
+    assert sorted(path.read_bytes() for path in out.rglob("*") if path.is_file()) == before
+    assert not list(tmp_path.glob(".*partial"))
+
+
 def test_a_config_that_is_not_utf8_is_named(tmp_path, capsys):
     config = tmp_path / "latin1.yaml"
     config.write_bytes("# Lebenslauf für Müller\ntrain:\n  epochs: 3\n".encode("latin-1"))

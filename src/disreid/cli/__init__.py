@@ -9,7 +9,8 @@ from pathlib import Path
 
 from disreid import __version__
 
-# Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func`.
+# Each module defines `add_parser(subparsers)`, which registers its sub-command and sets `func` (and `kept`,
+# what a Ctrl-C leaves on disk, where it writes something worth resuming).
 COMMANDS = [
     "synth",
     "split_caption",
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad input or settings, a missing, damaged or read-only file
         print(f"disreid {args.command}: error: {describe(error)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what is on disk, not where the code was
+        kept = args.kept(args) if hasattr(args, "kept") else "every file already saved is whole"
+        print(f"\ndisreid {args.command}: interrupted; {kept}", file=sys.stderr)
+        return 130
 
 
 def describe(error: Exception) -> str:

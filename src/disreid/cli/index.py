@@ -48,7 +48,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "structure, rebuild with --model INDEX_DIR/model",
     )
     add_device_argument(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, kept=kept)
+
+
+def kept(args: argparse.Namespace) -> str:
+    """After Ctrl-C: an index is replaced only once the new one is complete."""
+    from disreid.io import current
+    from disreid.retrieval.index import META_FILE
+
+    if (current(args.out) / META_FILE).is_file():
+        return f"the index in {args.out} is as it was before"
+    return f"no index was written to {args.out}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -33,7 +33,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_false",
         help="skip the figures and report.html written at the end (see `disreid report`)",
     )
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, kept=kept)
+
+
+def run_folder(args: argparse.Namespace) -> Path:
+    return args.out or Path("runs") / (args.config.stem if args.config else "default")
+
+
+def kept(args: argparse.Namespace) -> str:
+    """After Ctrl-C: the last finished epoch's checkpoint, and how to go on from it."""
+    from disreid.training.checkpoint import checkpoint_epoch
+
+    last = run_folder(args) / "last"
+    epoch = checkpoint_epoch(last)
+    if epoch is None:
+        return f"no epoch had finished: nothing to resume in {run_folder(args)}"
+    return f"{last} holds epoch {epoch}: run the same command with --resume to go on"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from disreid.training.trainer import resolve_device
 
     config = load_config(args.config, args.overrides)
-    out = args.out or Path("runs") / (args.config.stem if args.config else "default")
+    out = run_folder(args)
     if args.resume and args.config is None and (out / "config.yaml").is_file():
         config = load_config(out / "config.yaml", args.overrides)
     with distributed.process_group(resolve_device(config.train.device)):  # under torchrun: one per device

@@ -48,6 +48,15 @@ def has_checkpoint(directory: Path) -> bool:
     return (current(directory) / STATE_FILE).is_file()
 
 
+def checkpoint_epoch(directory: Path) -> int | None:
+    """The number of epochs a checkpoint holds, or None where there is none."""
+    if not has_checkpoint(directory):
+        return None
+    path = current(directory) / STATE_FILE
+    with reading(path):
+        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+
+
 def load_checkpoint(directory: Path) -> tuple[DisReID, dict[str, Any]]:
     """The model and trainer state of a checkpoint, or of the copy an interrupted save left aside.
     Only tensors and plain containers are read (no pickled code)."""
