@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 import tracemalloc
 from math import comb
 from pathlib import Path
@@ -569,6 +573,60 @@ def test_demo_shows_the_query_as_text_and_rejects_quietly(odd_demo, capfd):
     with pytest.raises(Exception, match="the query is empty"):
         client.predict("   ", "full", 3, api_name="/run_search")
     assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("query", "mode", "count", "complaint"),
+    [
+        (None, "full", 3, "the description must be text"),
+        ("a man", "full", None, "the number of results must be a whole number from 1 to 50"),
+        ("a man", "full", 1000, "the number of results must be a whole number from 1 to 50"),
+        ("a man", "full", -5, "the number of results must be a whole number from 1 to 50"),
+        (
+            "a man",
+            "<b>all</b>",
+            3,
+            "mode must be one of full, identity, clothing, got '&lt;b&gt;all&lt;/b&gt;'",
+        ),
+        ("<b>zzzq</b>", "full", 3, "(&lt;, b, &gt;, zzzq, &lt;/ unknown to it)"),  # no word known: escaped
+    ],
+)
+def test_demo_api_refuses_bad_values_quietly_and_as_text(odd_demo, capfd, query, mode, count, complaint):
+    """Through the API anything can arrive; the popup renders HTML, so what it repeats is escaped."""
+    from gradio_client import Client
+
+    client = Client(odd_demo.local_url, download_files=False, verbose=False)
+    capfd.readouterr()
+    with pytest.raises(Exception) as refused:
+        client.predict(query, mode, count, api_name="/run_search")
+    assert complaint in str(refused.value) and "<" not in str(refused.value)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_demo_stopped_by_sigterm_removes_its_folder(index_dir, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "disreid.cli", "demo", "--index", str(index_dir), "--port", str(port)]
+    page = subprocess.Popen(
+        command, env={**os.environ, "TMPDIR": str(tmp_path)}, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # serving: the page answers
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        assert list(tmp_path.glob("disreid-demo-*")), (
+            "the page keeps its served images in a folder of its own"
+        )
+        page.terminate()
+        _, err = page.communicate(timeout=60)
+    finally:
+        page.kill()
+    assert "Traceback" not in err, err
+    assert not list(tmp_path.glob("disreid-demo-*"))
 
 
 def test_demo_on_a_busy_port_says_which_option_to_change(index_dir, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 
 from disreid.cli import add_index_argument
@@ -42,5 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"cannot listen on {args.host} port {args.port} ({reason}): pass another --port"
         ) from None
+    # A stop by a service manager (SIGTERM) ends the page as Ctrl-C does: Gradio closes its server and the
+    # folder of served images is removed, not left in /tmp
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     launch(index, host=args.host, port=args.port)
     return 0

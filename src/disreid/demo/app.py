@@ -9,6 +9,7 @@ else it holds, is never opened to it. Nothing can be uploaded, and the query is 
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 import secrets
 import shutil
@@ -26,6 +27,15 @@ MODE_HELP = (
 # Searches served at once. Encoding a query takes a few milliseconds and Gradio's own work around it
 # (queue, events, files) as long again, so a few run side by side; more only queue on the cores.
 CONCURRENT_SEARCHES = max(2, min(8, os.cpu_count() or 1))
+
+
+MAX_RESULTS = 50
+
+
+def refusal(message: str) -> gr.Error:
+    """A query refused, said in the page's popup, which renders HTML: the message (which may repeat words
+    of the query) is escaped to show as text, and nothing is logged."""
+    return gr.Error(html.escape(message, quote=False), print_exception=False)
 
 
 def search_note(result: SearchResult) -> str:
@@ -63,10 +73,16 @@ def build_demo(index: GalleryIndex, served: ServedImages, k: int = 12) -> gr.Blo
     """The page, ready to `launch` with `allowed_paths=[served.folder]` (or through `launch` below)."""
 
     def run_search(query: str, mode: str, count: float) -> tuple[list[tuple[str, str]], gr.Textbox]:
+        # The raw values (`preprocess=False`): a client of the API can send anything, which is refused
+        # here, in the popup, rather than by Gradio's checks, which log a traceback for each
+        if not isinstance(query, str):
+            raise refusal("the description must be text")
+        if not isinstance(count, int | float) or not 1 <= count <= MAX_RESULTS:
+            raise refusal(f"the number of results must be a whole number from 1 to {MAX_RESULTS}")
         try:
             result = search(index, query, mode, int(count))
         except ValueError as error:  # an empty, overlong or unreadable query: said on the page, not logged
-            raise gr.Error(str(error), print_exception=False) from None
+            raise refusal(str(error)) from None
         images = [(served(hit.path), f"{hit.score:.3f} · {Path(hit.path).name}") for hit in result.hits]
         note = search_note(result)
         return images, gr.Textbox(value=note, visible=bool(note))
@@ -84,7 +100,7 @@ def build_demo(index: GalleryIndex, served: ServedImages, k: int = 12) -> gr.Blo
             button = gr.Button("Search", variant="primary", scale=1, elem_id="search")
         with gr.Row():
             mode = gr.Radio(list(MODES), value="full", label="Mode", info=MODE_HELP, scale=3)
-            top_k = gr.Slider(1, 50, value=k, step=1, label="Results", scale=1)
+            top_k = gr.Slider(1, MAX_RESULTS, value=k, step=1, label="Results", scale=1)
         note = gr.Textbox(interactive=False, visible=False, elem_id="note")  # text, never Markdown or HTML
         gallery = gr.Gallery(label="Best matches", columns=8, object_fit="contain", elem_id="results")
         gr.on(
@@ -93,6 +109,7 @@ def build_demo(index: GalleryIndex, served: ServedImages, k: int = 12) -> gr.Blo
             [query, mode, top_k],
             [gallery, note],
             concurrency_limit=CONCURRENT_SEARCHES,
+            preprocess=False,
         )
     return demo
 
