@@ -142,6 +142,10 @@ def test_a_path_out_of_the_data_folder_is_a_malformed_record(own_synth):
         ("train.lr=.nan", "train.lr must be a positive number"),
         ("data.bad_records=ignore", "data.bad_records must be one of skip, refuse"),
         ("train.decorrelation=kernel", "train.decorrelation must be one of pairwise, canonical"),
+        ("train.seed=-1", "train.seed must be from 0 to 4294967295"),
+        ("train.frozen_epochs=-1", "train.frozen_epochs must be 0 or more"),
+        ("model.embed_dim=0", "model.embed_dim must be at least 1"),
+        ("model.num_heads=0", "model.num_heads must be at least 1"),
     ],
 )
 def test_nonsense_settings_are_refused_before_any_work(synth_root, tmp_path, capsys, setting, complaint):

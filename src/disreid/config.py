@@ -80,6 +80,11 @@ class ExperimentConfig:
 
 
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model.embed_dim": (lambda v: v is None or v >= 1, "at least 1 (or left unset: the backbone's own)"),
+    "model.num_heads": (lambda v: v >= 1, "at least 1"),
+    "model.self_layers": (lambda v: v >= 0, "0 or more"),
+    "model.cross_layers": (lambda v: v >= 0, "0 or more"),
+    "train.seed": (lambda v: 0 <= v < 2**32, "from 0 to 4294967295 (what numpy's generator takes)"),
     "train.epochs": (lambda v: v >= 1, "at least 1"),
     "train.lr": (lambda v: v > 0, "a positive number"),
     "train.new_layer_lr_factor": (lambda v: v > 0, "a positive number"),
