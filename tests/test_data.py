@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
+from disreid.cli import main
+from disreid.config import load_config
 from disreid.data import (
     AnnotationError,
     CaptionPairs,
@@ -115,6 +118,22 @@ def test_a_synthpedes_set_made_with_other_parameters_is_refused(synth_root):
     with pytest.raises(ValueError, match=rf"{synth_root} was made with persons 16 \(config: 1000\)"):
         load_records(asked, "train")
     assert load_records(DataConfig(root=str(synth_root), synth_persons=16), "train")
+
+
+def test_a_set_drawn_by_disreid_synth_trains_with_its_config_or_the_overrides_it_is_told(tmp_path, capsys):
+    config = tmp_path / "small.yaml"
+    config.write_text("base: synth_tiny\ndata:\n  synth_persons: 12\n  synth_split: [0.5, 0.25, 0.25]\n")
+    drawn = tmp_path / "drawn"
+    assert main(["synth", "--config", str(config), "--out", str(drawn), "--workers", "1"]) == 0
+    assert "(train 6, val 3, test 3)" in capsys.readouterr().out
+    assert load_records(load_config(config, [f"data.root={drawn}"]).data, "train")
+
+    # Drawn with other settings than the config's: the refusal says how to read it as it is
+    with pytest.raises(ValueError, match="made with persons 12 .config: 1500., split_fractions") as refused:
+        load_records(load_config("synth_tiny", [f"data.root={drawn}"]).data, "train")
+    overrides = re.search(r"add ((--set \S+ ?)+);", str(refused.value)).group(1).split()[1::2]
+    assert overrides == ["data.synth_persons=12", "data.synth_split=[0.5,0.25,0.25]"]
+    assert load_records(load_config("synth_tiny", [f"data.root={drawn}", *overrides]).data, "train")
 
 
 def test_a_synthpedes_set_of_an_older_version_is_refused(synth_root, tmp_path):

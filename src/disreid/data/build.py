@@ -38,17 +38,23 @@ def synthpedes(root: Path, split: str, config: DataConfig) -> list[ImageRecord]:
             "seed": config.synth_seed,
             "split_fractions": list(config.synth_split),
         }
-        differ = [
-            f"{key} {made.get(key)} (config: {value})"
-            for key, value in asked.items()
-            if made.get(key) != value
-        ]
+        differ = {key: made.get(key) for key, value in asked.items() if made.get(key) != value}
+        said = [f"{key} {made.get(key)} (config: {asked[key]})" for key in differ]
         if made.get("version") != VERSION:  # an older drawing, or older captions, of the same persons
-            differ.append(f"version {made.get('version')} (this disreid draws version {VERSION})")
-        if differ:
+            said.append(f"version {made.get('version')} (this disreid draws version {VERSION})")
             raise ValueError(
-                f"the SynthPedes set in {root} was made with {', '.join(differ)}: point data.root at "
-                "another folder or delete this one to have it remade"
+                f"the SynthPedes set in {root} was made with {', '.join(said)}: point data.root at another "
+                "folder or delete this one to have it remade"
+            )
+        if differ:
+            fields = {"persons": "synth_persons", "seed": "synth_seed", "split_fractions": "synth_split"}
+            as_made = " ".join(
+                f"--set data.{fields[key]}={json.dumps(value, separators=(',', ':'))}"
+                for key, value in differ.items()
+            )
+            raise ValueError(
+                f"the SynthPedes set in {root} was made with {', '.join(said)}: to train on it as it is, "
+                f"add {as_made}; or point data.root at another folder, or delete this one to have it remade"
             )
     return read_cuhk_pedes(root / ANNOTATIONS, root, split)
 
