@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from disreid.data import ImageRecord
-from disreid.evaluation.disentanglement import EmbeddedImages, leakage_probes, probe_sample, summarise
+from disreid.evaluation.disentanglement import EmbeddedImages, leakage_probes, probe, probe_sample, summarise
 from disreid.evaluation.oracle import captions_limit, expected_metrics, match_counts
 
 HAIR = ("black", "brown", "blond", "red")
@@ -231,3 +231,16 @@ def test_one_embedding_under_three_names_reads_as_full_leakage(fit_and_test):
     for row in report["factors"].values():
         assert row["leak"] == row["own"] == row["full"] > 90
     assert {summary["leakage"] for summary in report["leakage"].values()} == {1.0}
+
+
+def test_a_probe_scored_on_a_split_lacking_a_value_says_nothing(recwarn):
+    """Balanced accuracy averages over the values the scored split has: a prediction of another value is
+    a miss, not something to warn about in the middle of `evaluate`'s table (sklearn's UserWarning)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2], 20)
+    features = rng.normal(size=(60, 4)) + labels[:, None]
+    groups = np.arange(60) // 2
+    scored = features[labels < 2] + 1.5  # value 2 absent; shifted, so that some are predicted as it
+    score = probe(features, labels, groups, scored, labels[labels < 2])
+    assert 0 <= score <= 100
+    assert not [w for w in recwarn if "y_pred contains classes" in str(w.message)]
