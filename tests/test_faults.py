@@ -236,6 +236,13 @@ def test_a_full_disk_is_one_line_naming_the_folder(
     assert not list(folder.parent.glob(".*partial")) and not folder.exists()
 
 
+def test_a_split_of_too_few_persons_is_warned_of(finished_run, capsys):
+    """With 1 test person every model scores R@1 100 (issue 32); the set here tests on 4."""
+    assert main(["evaluate", "--run", str(finished_run)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the test split has 4 persons: R@1 by chance alone is 25 %" in err, err
+
+
 def test_a_yaml_syntax_error_names_the_file_and_line(tmp_path, capsys):
     config = tmp_path / "broken.yaml"
     config.write_text("train:\n  epochs: 3\n  lr: [0.1\n")

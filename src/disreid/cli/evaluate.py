@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from disreid.cli import add_device_argument, add_split_argument
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from disreid.config import DataConfig
     from disreid.data import load_records
     from disreid.data.build import as_found
-    from disreid.evaluation import evaluate, format_results, probe_records_of
+    from disreid.evaluation import evaluate, format_results, probe_records_of, too_few_persons
     from disreid.model import DisReID
     from disreid.training import trained_model_dir
     from disreid.training.run import run_config
@@ -52,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model = DisReID.from_pretrained(model_dir).to(device)
     records = load_records(data, args.split)
+    if warning := too_few_persons(records, args.split):
+        print(f"warning: {warning}", file=sys.stderr)
     results = evaluate(model, records, data, device, probe_records_of(data))
     print(format_results({str(model_dir): results}))
     if args.json:

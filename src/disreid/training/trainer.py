@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from disreid.config import ExperimentConfig
 from disreid.data import CaptionPairs, IdentityBatchSampler, ImageRecord, build_transforms, load_records
 from disreid.data.checks import check_records
+from disreid.evaluation import too_few_persons
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
 from disreid.io import atomic_write_text
@@ -117,6 +118,8 @@ class Trainer:
         with distributed.main_rank_first():  # a missing SynthPedes is made by one rank, not raced
             train_records = [r for split in config.data.train_splits for r in records(split)]
             self.val_records = records("val") if config.train.eval_every else []
+        if self.is_main and (warning := too_few_persons(self.val_records, "val")) and self.val_records:
+            print(f"warning: {warning}; the best model is picked by them", flush=True)
         person_ids = sorted({record.person_id for record in train_records})
         self.label_of = {person_id: index for index, person_id in enumerate(person_ids)}
 
