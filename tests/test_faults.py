@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from conftest import SMALL_RUN
 from disreid.cli import main
 from disreid.config import ExperimentConfig, load_config
-from disreid.data import AnnotationError, read_cuhk_pedes
+from disreid.data import AnnotationError, load_image, read_cuhk_pedes
 from disreid.data.synth import ANNOTATIONS
 from disreid.losses import AdvancedLoss
 from disreid.training import BEST, LAST, Trainer
@@ -130,6 +131,21 @@ def test_a_path_out_of_the_data_folder_is_a_malformed_record(own_synth):
     (own_synth / ANNOTATIONS).write_text(json.dumps(records))
     with pytest.raises(AnnotationError, match="record 5: 'file_path' leads out of the image folder"):
         read_cuhk_pedes(own_synth / ANNOTATIONS, own_synth)
+
+
+def test_links_in_the_image_folder_are_followed_as_the_readme_says(own_synth, tmp_path):
+    """Decided (issue 32): a data set is often linked into place from a shared disk, so a link in its image
+    folder is read wherever it leads; only the files its annotations name are read, and a record's own path
+    may not leave the folder. (`disreid index`, which serves its images, refuses such links.)"""
+    record = annotations(own_synth)[0]
+    image = own_synth / record["file_path"]
+    elsewhere = tmp_path / "shared-disk" / "image.png"
+    elsewhere.parent.mkdir()
+    shutil.move(image, elsewhere)
+    image.symlink_to(elsewhere)
+    records = read_cuhk_pedes(own_synth / ANNOTATIONS, own_synth)
+    linked = next(r for r in records if Path(r.path) == image)
+    assert load_image(linked.path).tobytes() == Image.open(elsewhere).convert("RGB").tobytes()
 
 
 # -------------------------------------------------------------------------------- nonsense settings
