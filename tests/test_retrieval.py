@@ -147,6 +147,11 @@ def disreid(*args: object) -> int:
     return main([str(arg) for arg in args])
 
 
+def beside(folder: Path) -> list[str]:
+    """What a folder holds, but for the lock files of the indexes in it (`.NAME.lock`, kept)."""
+    return sorted(path.name for path in folder.iterdir() if not path.name.endswith(".lock"))
+
+
 def copy_images(gallery: Path, target: Path, count: int) -> list[str]:
     paths = find_images(gallery)[0][:count]
     for path in paths:
@@ -376,14 +381,12 @@ def test_an_interrupted_build_leaves_the_old_index_intact(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(DisReID, "encode_image", interrupt)  # while embedding
-    with pytest.raises(KeyboardInterrupt):
-        disreid(*command)
+    assert disreid(*command) == 130
     monkeypatch.undo()
     monkeypatch.setattr(faiss, "write_index", interrupt)  # while writing the new index
-    with pytest.raises(KeyboardInterrupt):
-        disreid(*command)
+    assert disreid(*command) == 130
     assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["images", "index"]  # no half-written folder
+    assert beside(tmp_path) == ["images", "index"]  # no half-written folder
 
 
 def test_missing_index_or_model_fails_clearly(gallery, tmp_path, capsys):
@@ -487,7 +490,7 @@ def test_search_and_update_after_a_kill_between_the_index_renames(index_dir, tmp
     shutil.copytree(index_dir, tmp_path / ".index.old")  # what a kill between the two renames leaves
     assert disreid("search", "--index", out, "a man", "-k", 3) == 0
     assert disreid("index", "--update", "--out", out) == 0
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["index"]
+    assert beside(tmp_path) == ["index"]
     assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
 
 
@@ -627,6 +630,20 @@ def test_demo_stopped_by_sigterm_removes_its_folder(index_dir, tmp_path):
         page.kill()
     assert "Traceback" not in err, err
     assert not list(tmp_path.glob("disreid-demo-*"))
+
+
+def test_a_second_writer_of_an_index_is_refused(index_dir, tmp_path, capsys):
+    """Two `index --update` at once would each replace the other's index (issue 32)."""
+    from disreid.io import exclusive
+
+    with exclusive(index_dir):  # another process's update, as far as the lock can tell
+        assert disreid("index", "--update", "--out", index_dir) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"disreid index: error: {index_dir} is being written by another process (it holds "
+        f"{index_dir.parent / ('.' + index_dir.name + '.lock')}): try again once it is done\n"
+    )
+    assert disreid("index", "--update", "--out", index_dir) == 0  # released
 
 
 def test_demo_on_a_busy_port_says_which_option_to_change(index_dir, capsys):

@@ -9,6 +9,7 @@ Everything is created with the modes the umask gives, like any other file of the
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
@@ -129,6 +130,23 @@ def _umask_modes(folder: Path) -> None:
     for file in folder.rglob("*"):
         if file.is_file() and not file.is_symlink():
             file.chmod(0o666 & ~umask)
+
+
+@contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Hold the lock of `path` (the file `.NAME.lock` beside it) while reading and rewriting it: two
+    writers at once would each replace the other's work. A second one is refused at once, by name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}.lock")
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                f"{path} is being written by another process (it holds {lock}): try again once it is done"
+            ) from None
+        yield  # the lock goes with the file's closing, also when the process dies
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -62,6 +62,13 @@ def kept(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from disreid.io import exclusive
+
+    with exclusive(args.out):  # two builds or updates of one index at once: the second is refused
+        return build_or_update(args)
+
+
+def build_or_update(args: argparse.Namespace) -> int:
     from disreid.model import DisReID
     from disreid.retrieval import GalleryIndex, resolve_model
     from disreid.retrieval.index import MODEL_DIR
