@@ -5,20 +5,24 @@
    and save it with `save_pretrained` beside its word-level tokenizer: a checkpoint folder like any other.
 2. Its zero-shot figures on the quickstart's test split, computed with `CLIPModel` alone, and disreid's
    before its first step, which must be the same.
-3. The temperature: the baseline fine-tuned at IRRA's 0.02 and at the checkpoint's learned one; the one
-   with the better validation score (`train.select_by`) is kept for the rest.
-4. disreid and the baseline fine-tuned from the checkpoint with `configs/synth_clip.yaml` (cuhk_pedes.yaml's
-   recipe, scaled), and both trained for as many steps from a CLIP of the same size with random weights,
-   at the quickstart's from-scratch learning rate; every protocol and mode on the test split.
+3. For each seed, with the commands a user types (`disreid train`, `disreid evaluate --split test`):
+   disreid and the baseline fine-tuned from the checkpoint with `configs/synth_clip.yaml`, and disreid
+   from scratch as the quickstart trains it (`synth_tiny.yaml`, the same steps); for the first seed also
+   the same CLIP with random weights at the rate from scratch. Every protocol and mode, with the captions'
+   limit and the leakage.
 
-    python benchmarks/clip_finetune.py           # about 14 minutes on 2 CPU cores
+Every stage is kept in --runs: a chain stopped half-way resumes where it stopped.
+
+    python benchmarks/clip_finetune.py --data runs/quickstart/synthpedes                # one seed
+    python benchmarks/clip_finetune.py --data runs/quickstart/synthpedes --seeds 0 1 2 --jobs 2
     python benchmarks/clip_finetune.py --quick   # a few steps of each stage, on 16 persons (the test)
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
+import json
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -30,14 +34,21 @@ from torch.utils.data import DataLoader
 from transformers import CLIPConfig, CLIPModel
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _runs  # noqa: E402
 from _timing import save  # noqa: E402
 from disreid.config import DataConfig, ExperimentConfig, TrainConfig, load_config  # noqa: E402
 from disreid.data import CaptionPairs, CaptionQueries, GalleryImages, build_transforms, load_records  # noqa: E402
-from disreid.evaluation import evaluate, format_results  # noqa: E402
-from disreid.evaluation.metrics import LazySimilarity, rank  # noqa: E402
-from disreid.model import DisReID, build_model  # noqa: E402
+from disreid.evaluation import evaluate  # noqa: E402
+from disreid.evaluation.oracle import captions_limit  # noqa: E402
+from disreid.evaluation.protocols import (  # noqa: E402
+    QUERY_FIELDS,
+    clothes_changing_protocol,
+    labelled_split,
+    standard_protocol,
+)
+from disreid.model import build_model  # noqa: E402
 from disreid.model.tokenizer import build_word_tokenizer  # noqa: E402
-from disreid.training import Trainer  # noqa: E402
+from disreid.training.checkpoint import LAST, load_checkpoint  # noqa: E402
 from disreid.training.optim import build_scheduler  # noqa: E402
 
 FINETUNE_CONFIG = "synth_clip"
@@ -48,8 +59,10 @@ BASELINE = [  # synth_baseline.yaml's: no DisentangleModule, identity-aware Info
         for term in ("bio", "cloth", "cloth_adv", "cloth_match", "decouple", "gate_regularization")
     ),
 ]
-SCRATCH = ["train.lr=1e-3", "train.new_layer_lr_factor=1"]  # synth_tiny.yaml's rate for models from scratch
-IRRA_TEMPERATURE = 0.02
+SCRATCH_CONFIG = "synth_tiny"  # the quickstart's disreid, trained from scratch
+# synth_tiny.yaml's rate for models from scratch, and nothing frozen: random weights are no features to probe
+RANDOM_START = ["train.lr=1e-3", "train.new_layer_lr_factor=1", "train.frozen_epochs=0"]
+PROTOCOLS = ("standard", "clothes_changing")
 
 
 @dataclass
@@ -86,8 +99,8 @@ QUICK = Scale(
             "num_attention_heads": 2, "intermediate_size": 64},
     text={"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64},
     projection_dim=16,
-    finetune=["model.image_size=[32, 16]", "data.synth_persons=16", "data.synth_split=[0.6, 0.1, 0.3]",
-              "data.persons_per_batch=4", "data.instances_per_person=2"],
+    finetune=["train.epochs=1", "model.image_size=[32, 16]", "data.synth_persons=16",
+              "data.synth_split=[0.6, 0.1, 0.3]", "data.persons_per_batch=4", "data.instances_per_person=2"],
 )  # fmt: skip
 
 
@@ -175,24 +188,30 @@ def random_clip_like(checkpoint: Path, out: Path) -> None:
 # -------------------------------------------------------------------------------------------- 2. step 0
 @torch.no_grad()
 def zero_shot(checkpoint: Path, records: list, config: ExperimentConfig) -> dict:
-    """The standard protocol's full-mode figures of the CLIP checkpoint alone, through `CLIPModel`."""
+    """Every protocol and mode of the CLIP checkpoint alone, through `CLIPModel`, with the captions' limit:
+    its one image embedding queried with the whole caption (full), its identity part or its clothing part."""
     from transformers import AutoTokenizer
 
     model, tokenizer = CLIPModel.from_pretrained(checkpoint).eval(), AutoTokenizer.from_pretrained(checkpoint)
     data = config.data
     gallery = GalleryImages(records, build_transforms(config.model.image_size, False, data.mean, data.std))
-    images, gallery_pids = [], []
-    for batch in DataLoader(gallery, batch_size=128):
-        output = model.get_image_features(pixel_values=batch["pixels"], interpolate_pos_encoding=True)
-        images.append(F.normalize(_features(output), dim=-1))
-        gallery_pids.append(batch["person_id"])
-    texts, query_pids = [], []
+    images = torch.cat([
+        _features(model.get_image_features(pixel_values=batch["pixels"], interpolate_pos_encoding=True))
+        for batch in DataLoader(gallery, batch_size=128)
+    ])  # fmt: skip
+    images = F.normalize(images, dim=-1)
+    texts: dict[str, list[torch.Tensor]] = {mode: [] for mode in QUERY_FIELDS}
     for batch in DataLoader(CaptionQueries(records), batch_size=128):
-        tokens = tokenizer(list(batch["caption"]), padding=True, return_tensors="pt")
-        texts.append(F.normalize(_features(model.get_text_features(**tokens)), dim=-1))
-        query_pids.append(batch["person_id"])
-    similarity = LazySimilarity(torch.cat(texts), torch.cat(images))
-    return rank(similarity, torch.cat(query_pids), torch.cat(gallery_pids))
+        for mode, caption in QUERY_FIELDS.items():
+            tokens = tokenizer(list(batch[caption]), padding=True, return_tensors="pt")
+            texts[mode].append(F.normalize(_features(model.get_text_features(**tokens)), dim=-1))
+    texts = {mode: torch.cat(chunks) for mode, chunks in texts.items()}
+    split = labelled_split(records, dict.fromkeys(QUERY_FIELDS, images), texts)
+    return {
+        "standard": standard_protocol(split),
+        "clothes_changing": clothes_changing_protocol(split),
+        "captions_limit": captions_limit(records),
+    }
 
 
 def _features(output: object) -> torch.Tensor:
@@ -200,25 +219,35 @@ def _features(output: object) -> torch.Tensor:
     return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
-# ---------------------------------------------------------------------------------------- 3.-4. train
-def command(overrides: list[str], out: Path) -> str:
-    sets = " ".join(shlex.quote(override) for override in overrides)
-    return f"disreid train --config {FINETUNE_CONFIG} --set {sets} --out {out} --no-report"
+# ------------------------------------------------------------------------------------------- 3. train
+def arms(base: list[str], clip_dir: Path, random_dir: Path, seed: int, controls: bool) -> dict:
+    """The runs of one seed, each `(config, overrides)`: disreid and the baseline fine-tuned from the
+    checkpoint, and disreid from scratch as the quickstart trains it; with `controls`, the same CLIP with
+    random weights fine-tuned at the rate from scratch, which tells what the pre-training gives."""
+    seeded = [*base, f"train.seed={seed}"]
+    finetune = [*seeded, f"model.checkpoint={clip_dir}"]
+    runs = {
+        "disreid": (FINETUNE_CONFIG, finetune),
+        "baseline": (FINETUNE_CONFIG, [*finetune, *BASELINE]),
+        "scratch": (SCRATCH_CONFIG, seeded),
+    }
+    if controls:
+        runs["random-clip"] = (FINETUNE_CONFIG, [*seeded, f"model.checkpoint={random_dir}", *RANDOM_START])
+    return runs
 
 
-def train(name: str, overrides: list[str], runs: Path) -> dict:
-    """`disreid train` in this process; its best model evaluated on the test split."""
-    out = runs / name
-    print(f"\n{name}: {command(overrides, out)}", flush=True)
-    config = load_config(FINETUNE_CONFIG, overrides)
-    start = time.perf_counter()
-    trainer = Trainer(config, out)
-    best = trainer.fit()
-    wall = time.perf_counter() - start
-    model = DisReID.from_pretrained(out / "best" / "model")
-    results = evaluate(model, load_records(config.data, "test"), config.data)
-    summary = {"command": command(overrides, out), "steps": trainer.step, "wall_s": round(wall, 1)}
-    return {**summary, "validation": best, "test": results}
+def summary(run: Path) -> dict:
+    """Every protocol and mode of the test split, with the captions' limit, the leakage and the steps."""
+    result = _runs.evaluate(run, "test")
+    leakage = result["disentanglement"].get("probes", {}).get("leakage", {})
+    return {
+        "steps": load_checkpoint(run / LAST)[1]["step"],
+        "R1": {f"{protocol} {mode}": scores["R1"] for protocol in PROTOCOLS for mode, scores in
+               result[protocol].items()},
+        "limit_R1": {f"{protocol} {mode}": scores["R1"] for protocol in PROTOCOLS for mode, scores in
+                     result["captions_limit"][protocol].items()},
+        "leakage": {direction: row["leakage"] for direction, row in leakage.items()},
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -227,6 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--runs", type=Path, default=Path("runs/clip-finetune"))
     parser.add_argument("--data", type=Path, help="the quickstart's SynthPedes (default: synth_clip.yaml's)")
     parser.add_argument("--pretrain-seed", type=int, default=1, help="the quickstart's is 0")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="fine-tuning seeds")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side (threads shared)")
     args = parser.parse_args(argv)
     scale, start = QUICK if args.quick else FULL, time.perf_counter()
     runs = args.runs
@@ -235,50 +266,64 @@ def main(argv: list[str] | None = None) -> dict:
     clip_dir, random_dir = runs / "clip", runs / "clip-random"
 
     config = load_config(FINETUNE_CONFIG, [*base, f"model.checkpoint={clip_dir}"])
-    persons, seed = scale.pretrain_persons, args.pretrain_seed
-    records = pretraining_records(runs / "pretrain-data", config.data, persons, seed)
-    pretrained = pretrain_clip(records, scale, config, clip_dir)
-    random_clip_like(clip_dir, random_dir)
+    pretraining = clip_dir / "pretraining.json"
+    if not pretraining.is_file():  # kept, with the checkpoint: a chain stopped later resumes past it
+        persons, seed = scale.pretrain_persons, args.pretrain_seed
+        records = pretraining_records(runs / "pretrain-data", config.data, persons, seed)
+        figures = pretrain_clip(records, scale, config, clip_dir)
+        random_clip_like(clip_dir, random_dir)
+        pretraining.write_text(json.dumps({**figures, "persons": persons, "seed": seed}))
+    pretrained = json.loads(pretraining.read_text())
     print(f"pretrained CLIP: {pretrained}", flush=True)
 
     test = load_records(config.data, "test")
     clip_figures = zero_shot(clip_dir, test, config)
     texts = [text for record in load_records(config.data, "train") for text in record.captions]
     step_zero = evaluate(build_model(config.model, texts), test, config.data)["standard"]["full"]
-    print(f"zero-shot R@1: CLIPModel {clip_figures['R1']:.2f}, disreid at step 0 {step_zero['R1']:.2f}")
+    zero_shot_full = clip_figures["standard"]["full"]["R1"]
+    print(f"zero-shot full R@1: CLIPModel {zero_shot_full:.2f}, disreid at step 0 {step_zero['R1']:.2f}")
 
-    learned = 1 / pretrained["logit_scale"]
-    finetune = [*base, f"model.checkpoint={clip_dir}"]
-    arms = {}
-    for label, temperature in (("irra", IRRA_TEMPERATURE), ("learned", learned)):
-        overrides = [*finetune, *BASELINE, f"train.temperature={temperature}"]
-        arms[label] = train(f"baseline-t{temperature:.4g}", overrides, runs)
-    chosen = max(arms, key=lambda label: arms[label]["validation"])
-    temperature = IRRA_TEMPERATURE if chosen == "irra" else learned
-    chosen_t = f"train.temperature={temperature}"
-    scratch = [*base, f"model.checkpoint={random_dir}", chosen_t, *SCRATCH]
-    results = {
-        "disreid": train("disreid", [*finetune, chosen_t], runs),
-        "baseline": arms[chosen],
-        "disreid-scratch": train("disreid-scratch", scratch, runs),
-        "baseline-scratch": train("baseline-scratch", [*scratch, *BASELINE], runs),
-    }
-    print(format_results({name: result["test"] for name, result in results.items()}))
+    jobs = [
+        (arm, seed, *run)
+        for seed in args.seeds
+        for arm, run in arms(base, clip_dir, random_dir, seed, controls=seed == args.seeds[0]).items()
+    ]
+
+    def train(job: tuple, threads: int) -> dict:
+        arm, seed, config_name, overrides = job
+        run = _runs.train(runs / f"{arm}-seed{seed}", config_name, overrides, threads)
+        return {"arm": arm, "seed": seed, **run, **summary(Path(run["run"]))}
+
+    results = _runs.side_by_side(train, jobs, args.jobs)
+    for result in results:
+        cells = ", ".join(f"{key} {value:.2f}" for key, value in result["R1"].items())
+        minutes = result["seconds"] / 60
+        print(f"{result['arm']} seed {result['seed']} ({result['steps']} steps, {minutes:.1f} min): {cells}")
+    model_size = {"vision": scale.vision, "text": scale.text, "projection_dim": scale.projection_dim}
     payload = {
         "quick": args.quick,
-        "pretrain": {**pretrained, "persons": scale.pretrain_persons, "seed": args.pretrain_seed,
-                     "vision": scale.vision, "text": scale.text, "projection_dim": scale.projection_dim},
+        "pretrain": {**pretrained, **model_size},
         "zero_shot_clip": clip_figures,
         "disreid_step_zero": step_zero,
-        "temperature": {"irra": IRRA_TEMPERATURE, "learned": learned, "chosen": chosen,
-                        "validation": {label: arm["validation"] for label, arm in arms.items()},
-                        "test_full": {label: arm["test"]["standard"]["full"] for label, arm in arms.items()}},
         "runs": results,
+        "means": {
+            arm: mean_over_seeds([result for result in results if result["arm"] == arm])
+            for arm in dict.fromkeys(result["arm"] for result in results)
+        },
         "wall_s": round(time.perf_counter() - start, 1),
-    }  # fmt: skip
+    }
     if not args.quick:
         print(f"figures in {save('clip_finetune', payload)}")
     return payload
+
+
+def mean_over_seeds(results: list[dict]) -> dict:
+    """Each R@1 and leakage figure averaged over the seeds' runs of one arm."""
+    return {
+        part: {key: statistics.mean(result[part][key] for result in results) for key in results[0][part]}
+        for part in ("R1", "limit_R1", "leakage")
+        if all(None not in result[part].values() for result in results)
+    }
 
 
 if __name__ == "__main__":

@@ -16,58 +16,28 @@ Training time is the wall time of `disreid train`, alone on the machine only wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import _runs as runs  # noqa: E402
 from _timing import save  # noqa: E402
 
 MODES = ("full", "identity", "clothing")
-VARIANTS = {
-    "disreid": ["--config", "peta"],
-    "baseline": ["--config", "peta_baseline"],
-    "from_synth": ["--config", "peta"],  # with train.init_from=--synth-model
-}
-
-
-def overrides(values: list[str]) -> list[str]:
-    return [arg for value in values for arg in ("--set", value)]
+CONFIGS = {"disreid": "peta", "baseline": "peta_baseline", "from_synth": "peta"}  # from_synth: init_from
 
 
 def train(variant: str, seed: int, args: argparse.Namespace, threads: int) -> dict:
     """Train one run (unless --runs holds it already) and return its command and wall time."""
-    run = args.runs / f"{variant}_seed{seed}"
     sets = [f"data.root={args.data}", f"train.seed={seed}", *args.set]
     if variant == "from_synth":
         sets.append(f"train.init_from={args.synth_model}")
     if variant == "baseline":  # loss weights are disreid's alone (the quickstart's rule)
         sets = [value for value in sets if not value.startswith("loss.")]
-    command = ["disreid", "train", *VARIANTS[variant], "--out", str(run), "--no-report", *overrides(sets)]
-    done = (run / "best" / "model").is_dir() and (run / "time.json").is_file()
-    if not done:
-        start = time.perf_counter()
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        with (args.runs / f"{run.name}.log").open("w") as log:
-            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
-        (run / "time.json").write_text(
-            json.dumps({"seconds": time.perf_counter() - start, "threads": threads})
-        )
-    return {"run": str(run), "command": " ".join(command), **json.loads((run / "time.json").read_text())}
-
-
-def evaluate(run: str, split: str) -> dict:
-    out = Path(run) / f"eval_{split}.json"
-    if not out.is_file():
-        command = ["disreid", "evaluate", "--run", run, "--split", split, "--json", str(out)]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return json.loads(out.read_text())
+    return runs.train(args.runs / f"{variant}_seed{seed}", CONFIGS[variant], sets, threads)
 
 
 def summary(result: dict) -> dict:
@@ -112,7 +82,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=Path, default=Path("runs/peta_benchmark"), help="where runs go")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--synth-model", type=Path, default=Path("runs/quickstart/disreid"),
                         help="the SynthPedes run (or model) the variant from_synth starts from")  # fmt: skip
     parser.add_argument("--split", nargs="+", default=["test", "viper"], help="splits evaluated")
@@ -126,15 +96,11 @@ def main() -> None:
         export_gallery(args.data, args.split[0], args.gallery)
         return
     args.runs.mkdir(parents=True, exist_ok=True)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
     jobs = [(variant, seed) for seed in args.seeds for variant in args.variants]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        trained = list(pool.map(lambda job: train(*job, args, threads), jobs))
-    runs = []
+    trained = runs.side_by_side(lambda job, threads: train(*job, args, threads), jobs, args.jobs)
     for (variant, seed), run in zip(jobs, trained, strict=True):
         run.update(variant=variant, seed=seed)
-        run["splits"] = {split: summary(evaluate(run["run"], split)) for split in args.split}
-        runs.append(run)
+        run["splits"] = {split: summary(runs.evaluate(run["run"], split)) for split in args.split}
         print(f"{variant} seed {seed} ({run['seconds'] / 60:.1f} min, {run['threads']} threads)")
         for split, figures in run["splits"].items():
             cells = [f"{m} {figures[m]['R1']:.2f} ({figures[m]['share_R1']:.0%})" for m in MODES]
@@ -145,12 +111,12 @@ def main() -> None:
     means = {}
     for variant in args.variants:
         for split in args.split:
-            rows = [run["splits"][split] for run in runs if run["variant"] == variant]
+            rows = [run["splits"][split] for run in trained if run["variant"] == variant]
             means[f"{variant}/{split}"] = {
                 mode: {key: statistics.mean(row[mode][key] for row in rows) for key in rows[0][mode]}
                 for mode in MODES
             }
-    path = save(args.name, {"data": str(args.data), "overrides": args.set, "runs": runs, "means": means})
+    path = save(args.name, {"data": str(args.data), "overrides": args.set, "runs": trained, "means": means})
     print(f"results: {path}")
 
 

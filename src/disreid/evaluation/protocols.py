@@ -23,6 +23,9 @@ from disreid.model import DisReID
 MODES = ("full", "identity", "clothing")
 
 
+QUERY_FIELDS = {"full": "caption", "identity": "identity_caption", "clothing": "clothing_caption"}  # per mode
+
+
 @dataclass
 class EmbeddedSplit:
     """Normalised embeddings of a split's gallery images and caption queries, with their labels.
@@ -81,15 +84,26 @@ def embed_split(
     model.eval()
     queries = CaptionQueries(records)
     texts: dict[str, list[torch.Tensor]] = {mode: [] for mode in MODES}
-    fields = {"full": "caption", "identity": "identity_caption", "clothing": "clothing_caption"}
     loader = DataLoader(queries, batch_size=batch_size)
     for batch in tqdm(loader, desc="embedding captions", leave=False, disable=not progress):
-        for mode, field in fields.items():
+        for mode, field in QUERY_FIELDS.items():
             texts[mode].append(model.encode_text(list(batch[field])).float().cpu())
     model.train(was_training)
+    return labelled_split(records, images, {mode: torch.cat(parts) for mode, parts in texts.items()}, gate)
+
+
+def labelled_split(
+    records: Sequence[ImageRecord],
+    images: dict[str, torch.Tensor],
+    texts: dict[str, torch.Tensor],
+    gate: torch.Tensor | None = None,
+) -> EmbeddedSplit:
+    """The embeddings of `records`' images and of their `CaptionQueries` (in that order), however made
+    (by disreid, or by a CLIP alone), with the persons and outfits the protocols need."""
+    queries = CaptionQueries(records)
     return EmbeddedSplit(
         images=images,
-        texts={mode: torch.cat(parts) for mode, parts in texts.items()},
+        texts=texts,
         gate=gate,
         gallery_pids=torch.tensor([record.person_id for record in records]),
         gallery_outfits=torch.tensor([outfit_label(record) for record in records]),
