@@ -114,12 +114,20 @@ def atomic_directory(path: str | Path) -> Iterator[Path]:
         if path.exists():
             os.replace(path, old)
         os.replace(staging, path)
-    except BaseException as error:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, Exception):
-            raise WriteError(path, error) from error
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Turn a failed save of `path` into one `WriteError` that names it. Only around code that does
+    nothing but write: anything raised there is the writer's failure, not a finding to pass on."""
+    try:
+        yield
+    except Exception as error:
+        raise WriteError(Path(path), error) from error
 
 
 def _umask_modes(folder: Path) -> None:

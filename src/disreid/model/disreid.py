@@ -13,7 +13,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 from transformers import AutoTokenizer, BatchEncoding
 
-from disreid.io import atomic_directory, current, reading, unreadable
+from disreid.io import atomic_directory, current, reading, unreadable, writing
 from disreid.model.config import CONFIG_NAME, DisReIDConfig
 from disreid.model.disentangle import DisentangleModule
 from disreid.model.encoders import Encoders, create_encoders
@@ -218,7 +218,7 @@ class DisReID(nn.Module):
     # ------------------------------------------------------------------------------------ save/load
     def save_pretrained(self, directory: str | Path) -> None:
         """Write config.json, model.safetensors and tokenizer/ atomically into `directory`."""
-        with atomic_directory(directory) as staging:
+        with writing(directory), atomic_directory(directory) as staging:
             self.config.save(staging)
             save_model(self, str(staging / WEIGHTS_NAME))
             self.tokenizer.save_pretrained(str(staging / TOKENIZER_DIR))

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from disreid.data import CLIP_MEAN, CLIP_STD, ImageReadError, build_transforms, load_image
 from disreid.data.transforms import Transform
-from disreid.io import atomic_directory, current, read_json, reading
+from disreid.io import atomic_directory, current, read_json, reading, writing
 from disreid.model import DisReID
 
 MODES = ("full", "identity", "clothing")
@@ -247,7 +247,7 @@ class GalleryIndex:
     # ------------------------------------------------------------------------------------ save/load
     def save(self, directory: str | Path) -> None:
         """Write the index atomically: until it is complete, the index already at `directory` stays."""
-        with atomic_directory(directory) as staging:
+        with writing(directory), atomic_directory(directory) as staging:
             for mode, index in self.indexes.items():
                 faiss.write_index(index, str(staging / f"{mode}.faiss"))
             (staging / PATHS_FILE).write_text(json.dumps(self.paths, indent=0) + "\n")

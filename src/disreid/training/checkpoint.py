@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from disreid.io import atomic_directory, current, reading
+from disreid.io import atomic_directory, current, reading, writing
 from disreid.model import DisReID
 
 LAST, BEST = "last", "best"  # the run folder's checkpoint (for --resume) and its best model
@@ -39,7 +39,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(directory: Path, model: DisReID, trainer_state: dict[str, Any]) -> None:
     """Write `directory` atomically: a crash while saving leaves the previous checkpoint whole."""
-    with atomic_directory(directory) as staging:
+    with writing(directory), atomic_directory(directory) as staging:
         model.save_pretrained(staging / MODEL_DIR)
         torch.save({**trainer_state, "rng": rng_state()}, staging / STATE_FILE)
 
