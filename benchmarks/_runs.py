@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,11 @@ def overrides(values: Sequence[str]) -> list[str]:
     return [arg for value in values for arg in ("--set", value)]
 
 
+def as_run(command: list[str]) -> list[str]:
+    """`disreid ...` as this Python runs it, whether or not its environment's scripts are on the PATH."""
+    return [sys.executable, "-m", "disreid", *command[1:]]
+
+
 def train(run: Path, config: str, values: Sequence[str], threads: int) -> dict:
     """`disreid train --config CONFIG --set ...` into `run` (logged beside it, in RUN.log) unless it is
     there already; its command and wall time."""
@@ -30,7 +36,7 @@ def train(run: Path, config: str, values: Sequence[str], threads: int) -> dict:
         start = time.perf_counter()
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         with run.with_name(f"{run.name}.log").open("w") as log:
-            subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+            subprocess.run(as_run(command), check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
         seconds = time.perf_counter() - start
         (run / "time.json").write_text(json.dumps({"seconds": seconds, "threads": threads}))
     return {"run": str(run), "command": " ".join(command), **json.loads((run / "time.json").read_text())}
@@ -41,7 +47,7 @@ def evaluate(run: str | Path, split: str) -> dict:
     out = Path(run) / f"eval_{split}.json"
     if not out.is_file():
         command = ["disreid", "evaluate", "--run", str(run), "--split", split, "--json", str(out)]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(as_run(command), check=True, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
 
 
