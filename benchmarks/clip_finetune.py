@@ -48,7 +48,7 @@ from disreid.evaluation.protocols import (  # noqa: E402
 )
 from disreid.model import build_model  # noqa: E402
 from disreid.model.tokenizer import build_word_tokenizer  # noqa: E402
-from disreid.training.checkpoint import LAST, load_checkpoint  # noqa: E402
+from disreid.training.checkpoint import LAST, trainer_state  # noqa: E402
 from disreid.training.optim import build_scheduler  # noqa: E402
 
 FINETUNE_CONFIG = "synth_clip"
@@ -241,7 +241,7 @@ def summary(run: Path) -> dict:
     result = _runs.evaluate(run, "test")
     leakage = result["disentanglement"].get("probes", {}).get("leakage", {})
     return {
-        "steps": load_checkpoint(run / LAST)[1]["step"],
+        "steps": trainer_state(run / LAST)["step"],
         "R1": {f"{protocol} {mode}": scores["R1"] for protocol in PROTOCOLS for mode, scores in
                result[protocol].items()},
         "limit_R1": {f"{protocol} {mode}": scores["R1"] for protocol in PROTOCOLS for mode, scores in

@@ -42,13 +42,13 @@ def run_folder(args: argparse.Namespace) -> Path:
 
 def kept(args: argparse.Namespace) -> str:
     """After Ctrl-C: the last finished epoch's checkpoint, and how to go on from it."""
-    from disreid.training.checkpoint import checkpoint_epoch
+    from disreid.training.checkpoint import trainer_state
 
     last = run_folder(args) / "last"
-    epoch = checkpoint_epoch(last)
-    if epoch is None:
+    state = trainer_state(last)
+    if state is None:
         return f"no epoch had finished: nothing to resume in {run_folder(args)}"
-    return f"{last} holds epoch {epoch}: run the same command with --resume to go on"
+    return f"{last} holds epoch {state['epoch']}: run the same command with --resume to go on"
 
 
 def run(args: argparse.Namespace) -> int:

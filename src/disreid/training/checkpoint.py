@@ -48,24 +48,24 @@ def has_checkpoint(directory: Path) -> bool:
     return (current(directory) / STATE_FILE).is_file()
 
 
-def checkpoint_epoch(directory: Path) -> int | None:
-    """The number of epochs a checkpoint holds, or None where there is none."""
-    if not has_checkpoint(directory):
-        return None
+def trainer_state(directory: Path) -> dict[str, Any] | None:
+    """The trainer state of a checkpoint (epoch, step, optimizer...), or of the copy an interrupted save
+    left aside, without its model; None where there is none. Only tensors and plain containers are read."""
     path = current(directory) / STATE_FILE
+    if not path.is_file():
+        return None
     with reading(path):
-        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_checkpoint(directory: Path) -> tuple[DisReID, dict[str, Any]]:
-    """The model and trainer state of a checkpoint, or of the copy an interrupted save left aside.
-    Only tensors and plain containers are read (no pickled code)."""
+    """The model and trainer state of a checkpoint, or of the copy an interrupted save left aside."""
     directory = current(directory)
-    path = directory / STATE_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: {directory} is not a training checkpoint")
-    with reading(path):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    state = trainer_state(directory)
+    if state is None:
+        raise FileNotFoundError(
+            f"{directory / STATE_FILE} is missing: {directory} is not a training checkpoint"
+        )
     return DisReID.from_pretrained(directory / MODEL_DIR), state
 
 
