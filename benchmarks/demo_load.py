@@ -54,8 +54,7 @@ def make_index(work: Path, persons: int) -> tuple[Path, int, list[str]]:
         image_encoder={**SMALL_VIT, "intermediate_size": 64},
         text_encoder={**SMALL_TEXT, "intermediate_size": 64},
     )
-    index = GalleryIndex.build(build_model(config, captions), gallery, progress=False)
-    index.save(work / "index")
+    index = GalleryIndex.build(build_model(config, captions), gallery, work / "index", progress=False)
     return work / "index", len(index.paths), captions
 
 

@@ -1,216 +1,316 @@
-"""Gallery search speed: indexing throughput of the tiny model on CPU, and query latency of exact and
-IVF faiss indexes at 10k, 100k and 1M stored vectors, with IVF's recall@10 against exact search.
+"""Gallery scale: what each index structure costs and gives from a million to ten million crops, on
+this machine, through the library's own build (`write_index`) and search (`GalleryIndex`).
 
-    python benchmarks/search.py [--sizes 10000 100000 1000000] [--queries 200]
+    python benchmarks/search.py [--sizes 1000000 3000000 10000000] [--types flat ivf ivfpq]
+    python benchmarks/search.py --real-images GALLERY --model RUN --sizes 100000
 
-Target: p50 under 50 ms at 1M vectors with IVF at recall@10 >= 0.95.
+For every size and index type: build time from the vectors (three modes, training included, the
+vectors' own generation excluded), bytes per crop on disk for the three modes (faiss files and path
+table; the exact vectors kept to re-rank are reported apart), the time `GalleryIndex.load` takes to
+open it, the resident memory of a fresh process that opened it and ran every search, and for each
+nprobe and re-ranking depth: p50 and p99 latency of one query (one thread, as a server gives each
+user), of a batch of 64 queries, and recall@10 against exact search.
 
-Stored vectors are random, normalised, of dimension 256, drawn two ways. `uniform`: uniform on the
-sphere, the worst case for any approximate index, since no vector has a neighbourhood of its own.
-`gallery`: what learnt embeddings look like: few strong directions (variance of the i-th falls as 1/i,
-an effective dimension of about 28, where the demo's tiny model has 7 of 128), ten images per person
-at a cosine of about 0.8 to each other, and queries drawn around a person like a caption of them
-(cosine about 0.7 to their images). Recall is reported for both; the target is for `gallery`. Latency
-is of one query per call on one thread, what a server answering several users gives each: OpenMP
-threads on a single query cost more than they bring on a busy machine (16 ms instead of 0.2 ms for
-exact search over 10k vectors on the shared 2-core machine of the first run).
-Prints a table and writes benchmarks/results/search.json.
+Generated vectors are gallery-shaped at CLIP's 512 dimensions: ten images per person at a cosine of
+about 0.8 to each other, queries drawn around a person like a caption of them (about 0.7), variance
+of the i-th direction falling as 1/i (an effective dimension of about 28). Each mode draws its own.
+With `--real-images`, the vectors are the model's embeddings of the images under GALLERY.
+Prints a table and writes benchmarks/results/search.json (or search_real.json). Resumable: a size
+and type already measured in --work is not measured again.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
+import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import faiss
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _timing import save  # noqa: E402
-from disreid.config import load_config  # noqa: E402
-from disreid.data.synth import generate_synthpedes  # noqa: E402
-from disreid.model import build_model  # noqa: E402
-from disreid.retrieval import GalleryIndex, default_nprobe  # noqa: E402
+from disreid.model import DisReIDConfig, build_model  # noqa: E402
+from disreid.retrieval import MODES, GalleryIndex, query_text  # noqa: E402
+from disreid.retrieval.embedding import Chunk  # noqa: E402
+from disreid.retrieval.index import write_index  # noqa: E402
 
-DIM, K, IMAGES_PER_PERSON = 256, 10, 10
+DIM, K, IMAGES_PER_PERSON, CHUNK = 512, 10, 10, 100_000
 SPECTRUM = np.arange(1, DIM + 1, dtype=np.float32) ** -0.5  # scale of each direction
 IMAGE_NOISE, QUERY_NOISE = 0.5, 0.8  # spread of a person's images and of queries about them
-NPROBES = (8, 16, 32, 64, 128, 256, 512, 1024)
-TRAIN_PER_LIST = 64  # k-means sample per list (faiss takes up to 256): 4 times faster, as good here
-TARGET_MS, TARGET_RECALL = 50.0, 0.95
-COLUMNS = ("vectors", "data", "index", "nlist", "nprobe", "p50_ms", "p99_ms", "recall_at_10")
-
-
-def cell(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+BATCH = 64
+TARGET = {"p50_ms": 20.0, "recall_at_10": 0.9, "resident_gib": 4.0, "build_min": 30.0, "open_s": 5.0}
 
 
 def normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def draw(kind: str, size: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(stored vectors, queries), float32 and normalised."""
-    if kind == "uniform":
-        stored = normalised(rng.standard_normal((size, DIM), dtype=np.float32))
-        return stored, normalised(rng.standard_normal((queries, DIM), dtype=np.float32))
-    persons = rng.standard_normal((size // IMAGES_PER_PERSON, DIM), dtype=np.float32)
-    stored = np.repeat(persons, IMAGES_PER_PERSON, axis=0)
-    stored += IMAGE_NOISE * rng.standard_normal(stored.shape, dtype=np.float32)
-    asked = persons[rng.integers(0, len(persons), queries)]
-    asked += QUERY_NOISE * rng.standard_normal(asked.shape, dtype=np.float32)
-    return normalised(stored * SPECTRUM), normalised(asked * SPECTRUM)
+class Names:
+    """The path of every generated crop, made when asked for: ten million strings need not be held."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, row: int) -> str:
+        return f"{row:09d}.jpg"
 
 
-def describe(stored: np.ndarray) -> dict[str, float]:
-    """Effective dimension (participation ratio of the variances) and the mean cosine of two images of
-    one person and of two persons, on the first 10k vectors."""
-    sample = stored[:10_000]
-    variances = np.linalg.svd(sample - sample.mean(0), compute_uv=False) ** 2
-    first, second = sample[::IMAGES_PER_PERSON], sample[1::IMAGES_PER_PERSON]
-    return {
-        "effective_dim": float(variances.sum() ** 2 / (variances**2).sum()),
-        "same_person_cosine": float(np.mean(np.sum(first * second, axis=1))),
-        "other_person_cosine_std": float(np.std(first[:-1] @ first[1:].T)),
-    }
+class GeneratedGallery:
+    """`count` gallery-shaped vectors per mode, drawn chunk by chunk (the same on every pass), with the
+    interface `write_index` reads (an EmbeddingJob's `paths`, `unreachable`, `counts()`, `read()`)."""
 
+    def __init__(self, count: int, seed: int = 0) -> None:
+        self.count, self.seed = count, seed
+        self.paths, self.unreachable = Names(count), {}
+        self.seconds = 0.0  # spent drawing vectors, to leave out of build times
 
-def latency_ms(index: faiss.Index, queries: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(p50, p99) in milliseconds of one query per search call, and the top-K rows of every query."""
-    index.search(queries[:5], K)  # warm up
-    times, rows = [], []
-    for query in queries:
-        start = time.perf_counter()
-        _, found = index.search(query[None], K)
-        times.append((time.perf_counter() - start) * 1000)
-        rows.append(found[0])
-    p50, p99 = np.percentile(times, [50, 99])
-    return float(p50), float(p99), np.stack(rows)
+    def counts(self) -> np.ndarray:
+        sizes = [min(CHUNK, self.count - start) for start in range(0, self.count, CHUNK)]
+        return np.array(sizes, dtype=np.int64)
 
+    def _persons(self, mode: int, chunk: int) -> tuple[np.random.Generator, np.ndarray]:
+        rng = np.random.default_rng((self.seed, mode, chunk))
+        size = int(self.counts()[chunk])
+        return rng, rng.standard_normal((size // IMAGES_PER_PERSON, DIM), dtype=np.float32)
 
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / K for a, b in zip(found, truth, strict=True)]))
-
-
-def search_speed(sizes: list[int], queries: int, threads: int) -> tuple[list[dict], dict[str, dict]]:
-    """(a row per index and setting, a description of each kind of data)."""
-    rows, data = [], {}
-    rng = np.random.default_rng(0)
-    all_threads = faiss.omp_get_max_threads()
-    for size in sizes:
-        # about 4 sqrt(n) lists, with the 39 vectors per list that faiss asks for to train them
-        nlist = min(2 ** round(math.log2(4 * math.sqrt(size))), size // 39)
-        for kind in ("uniform", "gallery"):
-            stored, query = draw(kind, size, queries, rng)
-            data.setdefault(kind, describe(stored))
-            faiss.omp_set_num_threads(threads)
-            flat = faiss.IndexFlatIP(DIM)
-            flat.add(stored)
-            p50, p99, truth = latency_ms(flat, query)
-            rows.append(dict(vectors=size, data=kind, index="flat", p50_ms=p50, p99_ms=p99, recall_at_10=1.0))
-            ivf = faiss.index_factory(DIM, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+    def read(self) -> Iterator[Chunk]:
+        for chunk, size in enumerate(self.counts()):
             start = time.perf_counter()
-            faiss.omp_set_num_threads(all_threads)
-            ivf.train(stored[rng.choice(size, min(size, TRAIN_PER_LIST * nlist), replace=False)])
-            ivf.add(stored)
-            build_s = time.perf_counter() - start
-            faiss.omp_set_num_threads(threads)
-            for nprobe in sorted({*NPROBES, default_nprobe(nlist)}):
-                if nprobe > nlist:
-                    continue
-                ivf.nprobe = nprobe
-                p50, p99, found = latency_ms(ivf, query)
-                rows.append(
-                    dict(
-                        vectors=size,
-                        data=kind,
-                        index="ivf",
-                        nlist=nlist,
-                        nprobe=nprobe,
-                        p50_ms=p50,
-                        p99_ms=p99,
-                        recall_at_10=recall(found, truth),
-                        build_s=build_s,
-                    )
-                )
-            del stored, flat, ivf
-    return rows, data
+            vectors = {}
+            for mode_number, mode in enumerate(MODES):
+                rng, persons = self._persons(mode_number, chunk)
+                images = np.repeat(persons, IMAGES_PER_PERSON, axis=0)
+                images += IMAGE_NOISE * rng.standard_normal(images.shape, dtype=np.float32)
+                vectors[mode] = normalised(images * SPECTRUM)
+            rows = np.arange(chunk * CHUNK, chunk * CHUNK + size)
+            self.seconds += time.perf_counter() - start
+            yield Chunk(rows, vectors, {})
+
+    def queries(self, count: int, mode: str) -> np.ndarray:
+        """Queries about persons drawn from every chunk."""
+        rng = np.random.default_rng((self.seed, 99))
+        chunks = rng.integers(0, len(self.counts()), count)
+        asked = np.stack([self._persons(MODES.index(mode), c)[1][rng.integers(0, 100)] for c in chunks])
+        return normalised(
+            (asked + QUERY_NOISE * rng.standard_normal(asked.shape, dtype=np.float32)) * SPECTRUM
+        )
 
 
-def indexing_speed(persons: int) -> dict:
-    """Images per second of `GalleryIndex.build` (decoding, resizing, the tiny model, faiss) on SynthPedes."""
-    config = load_config("synth_tiny").model
-    with tempfile.TemporaryDirectory() as tmp:
-        summary = generate_synthpedes(Path(tmp) / "set", persons, progress=False)
-        texts = ["a man in a red coat"]
-        model = build_model(config, texts).eval()
-        start = time.perf_counter()
-        index = GalleryIndex.build(model, summary.out_dir, progress=False)
-        seconds = time.perf_counter() - start
-    images = len(index.paths)
-    return {
-        "images": images,
-        "seconds": seconds,
-        "images_per_s": images / seconds,
-        "image_size": list(config.image_size),
-    }
+class EmbeddedGallery:
+    """The embeddings of a real gallery, read out of an exact index made by `disreid index`, with the
+    same interface; queries are the index model's embeddings of captions of the gallery's persons."""
+
+    def __init__(self, index: GalleryIndex, annotations: Path) -> None:
+        self.vectors = {mode: index.vectors(mode) for mode in MODES}
+        self.count = len(index.paths)
+        self.paths, self.unreachable, self.seconds = Names(self.count), {}, 0.0
+        self.model, self.annotations = index.model, annotations
+
+    def counts(self) -> np.ndarray:
+        return np.array([min(CHUNK, self.count - start) for start in range(0, self.count, CHUNK)])
+
+    def read(self) -> Iterator[Chunk]:
+        for start in range(0, self.count, CHUNK):
+            end = min(self.count, start + CHUNK)
+            yield Chunk(np.arange(start, end), {mode: v[start:end] for mode, v in self.vectors.items()}, {})
+
+    def queries(self, count: int, mode: str) -> np.ndarray:
+        records = json.loads(self.annotations.read_text())
+        rng = np.random.default_rng(0)
+        captions = [records[i]["captions"][0] for i in rng.choice(len(records), count, replace=False)]
+        with torch.inference_mode():
+            return self.model.encode_text([query_text(caption, mode) for caption in captions]).numpy()
+
+
+def exact_top(source, queries: np.ndarray, mode: str) -> np.ndarray:  # noqa: ANN001
+    """The ids of the K best vectors of `mode` for every query, by a pass over all of them."""
+    best_scores = np.full((len(queries), K), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), K), dtype=np.int64)
+    for chunk in source.read():
+        scores = queries @ chunk.vectors[mode].T
+        top = np.argpartition(-scores, K, axis=1)[:, :K]
+        scores = np.concatenate([best_scores, np.take_along_axis(scores, top, 1)], axis=1)
+        ids = np.concatenate([best_ids, chunk.rows[top]], axis=1)
+        keep = np.argsort(-scores, axis=1)[:, :K]
+        best_scores, best_ids = np.take_along_axis(scores, keep, 1), np.take_along_axis(ids, keep, 1)
+    return best_ids
+
+
+def placeholder_model(dim: int):  # noqa: ANN201
+    """The smallest model embedding into `dim`: an index folder holds one, and `load` reads it."""
+    config = DisReIDConfig(backbone="tiny", image_size=(32, 16), embed_dim=dim, num_heads=4, num_classes=0)
+    return build_model(config, ["a person"])
+
+
+def settings_for(spec: dict) -> list[dict]:
+    """The search settings measured: nprobe from 1/64 to 1/4 of the lists, re-ranking 0, 100, 1000."""
+    if spec["nlist"] is None:
+        return [{}]
+    nprobes = sorted({max(1, spec["nlist"] // d) for d in (64, 32, 16, 8, 4)})
+    reranks = (0, 100, 1000) if spec["rerank"] else (None,)
+    return [{"nprobe": n, "rerank": r} for n in nprobes for r in reranks]
+
+
+def serve(folder: Path, queries_file: Path) -> None:
+    """In a fresh process: open the index, run every setting, print one JSON line of measurements."""
+    import faiss
+
+    from disreid.retrieval import structure
+
+    faiss.omp_set_num_threads(1)
+    start = time.perf_counter()
+    index = GalleryIndex.load(folder)
+    opened = time.perf_counter() - start
+    memory = {"after_open": _memory()}
+    queries = np.load(queries_file)
+    runs = []
+    for setting in settings_for(index.spec.to_dict()):
+        index.search(queries[0], k=K, **setting)  # warm up
+        times, found = [], []
+        for query in queries:
+            start = time.perf_counter()
+            hits = index.search(query, k=K, **setting)
+            times.append((time.perf_counter() - start) * 1000)
+            found.append([int(Path(hit.path).stem) for hit in hits])
+        faiss_index = index.indexes["full"]
+        parameters = {}
+        if setting.get("nprobe"):
+            parameters["params"] = structure.search_parameters(faiss_index, setting["nprobe"])
+        batches = []
+        for first in range(0, len(queries) - BATCH + 1, BATCH):
+            start = time.perf_counter()
+            faiss_index.search(
+                queries[first : first + BATCH], max(K, setting.get("rerank") or 0), **parameters
+            )
+            batches.append((time.perf_counter() - start) * 1000)
+        p50, p99 = np.percentile(times, [50, 99])
+        runs.append(
+            {**setting, "p50_ms": p50, "p99_ms": p99, "batch64_ms": float(np.median(batches)), "found": found}
+        )
+    memory["after_search"] = _memory()
+    print(json.dumps({"open_s": opened, "memory": memory, "runs": runs}))
+
+
+def _memory() -> dict[str, float]:
+    """Resident memory of this process in GiB: all, anonymous (the heap) and file pages (mapped)."""
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {key: int(status[key].split()[0]) / 2**20 for key in ("VmRSS", "RssAnon", "RssFile", "VmHWM")}
+
+
+def measure(source, dim: int, size: int, index_type: str, work: Path, queries: int) -> list[dict]:  # noqa: ANN001
+    """Build `index_type` over `source`, then search it from a fresh process: a row per setting."""
+    folder = work / f"{index_type}-{size}"
+    done = folder.with_suffix(".json")
+    if done.is_file():
+        return json.loads(done.read_text())
+    source.seconds = 0.0
+    start = time.perf_counter()
+    settings = (index_type, None, None, None)
+    model, generated = placeholder_model(dim), Path("/generated")
+    write_index(folder, source, model, generated, (0.5,) * 3, (0.5,) * 3, settings, None, True)
+    build_s = time.perf_counter() - start - source.seconds
+    spec = json.loads((folder / "meta.json").read_text())["index"]
+    files = {file.name: file.stat().st_size for file in folder.iterdir() if file.is_file()}
+    kept = sum(bytes for name, bytes in files.items() if name.endswith(".vectors"))
+    stored = sum(files[f"{mode}.faiss"] for mode in MODES) + files["paths.sqlite"]
+    asked = source.queries(queries, "full")
+    np.save(work / "queries.npy", asked)
+    truth = exact_top(source, asked, "full")
+    command = [sys.executable, __file__, "--serve", str(folder), "--queries-file", str(work / "queries.npy")]
+    served = json.loads(
+        subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1]
+    )
+    rows = []
+    for run in served["runs"]:
+        found = run.pop("found")
+        recall = float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
+        rows.append(
+            {
+                "vectors": size,
+                "index": index_type,
+                "factory": spec["factory"],
+                **run,
+                "recall_at_10": recall,
+                "build_min": build_s / 60,
+                "bytes_per_crop": stored / size,
+                "rerank_bytes_per_crop": kept / size,
+                "open_s": served["open_s"],
+                "resident_gib": served["memory"]["after_search"]["VmHWM"],
+                "memory": served["memory"],
+            }
+        )
+    done.write_text(json.dumps(rows))
+    return rows
+
+
+COLUMNS = (
+    "vectors",
+    "index",
+    "nprobe",
+    "rerank",
+    "p50_ms",
+    "p99_ms",
+    "batch64_ms",
+    "recall_at_10",
+    "build_min",
+    "bytes_per_crop",
+    "rerank_bytes_per_crop",
+    "open_s",
+    "resident_gib",
+)
+
+
+def cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "-" if value is None else str(value)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--queries", type=int, default=200, help="queries timed per index")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000, 10_000_000])
+    parser.add_argument("--types", nargs="+", default=["flat", "ivf", "ivfpq"])
     parser.add_argument(
-        "--persons", type=int, default=50, help="SynthPedes persons to index (12 images each)"
+        "--max-in-memory",
+        type=int,
+        default=1_000_000,
+        help="largest size for flat and ivf, which hold every float32 vector while built",
     )
-    parser.add_argument("--threads", type=int, default=1, help="faiss threads for the queries (default 1)")
+    parser.add_argument("--queries", type=int, default=200, help="queries timed per setting")
+    parser.add_argument(
+        "--work", type=Path, default=Path("runs/search-bench"), help="indexes and partial results"
+    )
+    parser.add_argument("--real-index", type=Path, help="an exact index of a real gallery (`disreid index`)")
+    parser.add_argument("--annotations", type=Path, help="with --real-index: captions of its persons")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve:
+        return serve(args.serve, args.queries_file)
 
-    indexing = indexing_speed(args.persons)
-    print(
-        f"indexing: {indexing['images']} SynthPedes images at {indexing['image_size'][0]}x"
-        f"{indexing['image_size'][1]} (tiny model, {torch.get_num_threads()} threads): "
-        f"{indexing['images_per_s']:.0f} images/s"
-    )
-    rows, data = search_speed(args.sizes, args.queries, args.threads)
-    for kind, values in data.items():
-        print(f"{kind} data: " + ", ".join(f"{key} {value:.3f}" for key, value in values.items()))
-    print(f"\nquery latency, one query per call, dim {DIM}, k={K}, {args.threads} thread(s)")
-    print(" ".join(f"{name:>12}" for name in COLUMNS))
-    for row in rows:
-        print(" ".join(f"{cell(row.get(name, '-')):>12}" for name in COLUMNS))
-    largest = max(args.sizes)
-    passing = [
-        row
-        for row in rows
-        if row["vectors"] == largest
-        and row["data"] == "gallery"
-        and row["index"] == "ivf"
-        and row["p50_ms"] < TARGET_MS
-        and row["recall_at_10"] >= TARGET_RECALL
-    ]
-    choice = min(passing, key=lambda row: row["nprobe"], default=None)
-    if choice:
-        print(
-            f"\ntarget met at {largest} vectors: nlist {choice['nlist']}, nprobe {choice['nprobe']}: "
-            f"p50 {choice['p50_ms']:.2f} ms, recall@10 {choice['recall_at_10']:.3f}"
-        )
-    else:
-        print(f"\ntarget (p50 < {TARGET_MS} ms at recall@10 >= {TARGET_RECALL}) not met at {largest} vectors")
-    payload = {
-        "indexing": indexing,
-        "dim": DIM,
-        "k": K,
-        "queries": args.queries,
-        "search": rows,
-        "target_met": choice,
-    }
-    print(f"wrote {save('search', payload)}")
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for size in args.sizes:
+        if args.real_index:
+            source = EmbeddedGallery(GalleryIndex.load(args.real_index), args.annotations)
+            size, dim = source.count, source.vectors["full"].shape[1]
+        else:
+            source, dim = GeneratedGallery(size), DIM
+        for index_type in args.types:
+            if index_type != "ivfpq" and size > args.max_in_memory:
+                continue
+            rows += measure(source, dim, size, index_type, args.work, args.queries)
+            print(" ".join(f"{name:>12}" for name in COLUMNS))
+            for row in rows:
+                print(" ".join(f"{cell(row.get(name)):>12}" for name in COLUMNS), flush=True)
+    name = "search_real" if args.real_index else "search"
+    print(f"wrote {save(name, {'dim': DIM, 'k': K, 'batch': BATCH, 'target': TARGET, 'rows': rows})}")
 
 
 if __name__ == "__main__":

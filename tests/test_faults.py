@@ -303,7 +303,9 @@ def test_ctrl_c_in_index_says_what_is_kept_in_one_line(
     assert main(command) == 130
     last_line = capsys.readouterr().err.rstrip("\n").split("\n")[-1]
     kept = f"the index in {out} is as it was before" if existing else f"no index was written to {out}"
-    assert last_line == f"disreid index: interrupted; {kept}"
+    assert (
+        last_line == f"disreid index: interrupted; {kept}; run the command again to go on with the embedding"
+    )
     assert sorted(path.read_bytes() for path in out.rglob("*") if path.is_file()) == before
     assert not list(tmp_path.glob(".*partial"))
 

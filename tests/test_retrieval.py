@@ -36,6 +36,7 @@ from disreid.retrieval import (
     MAX_QUERY_CHARS,
     MODES,
     GalleryIndex,
+    IndexSpec,
     SearchResult,
     UpdateReport,
     find_images,
@@ -304,16 +305,15 @@ def test_contact_sheet_is_a_png(index_dir, tmp_path, capsys):
 
 
 def test_ivf_index_finds_what_exact_search_finds(index, tmp_path):
-    ivf = GalleryIndex.build(index.model, index.root, nlist=4, nprobe=4, progress=False)
+    ivf = GalleryIndex.build(index.model, index.root, tmp_path / "ivf", nlist=4, nprobe=4, progress=False)
     query = index.model.encode_text(["a woman in a red coat"])[0].detach()
     assert [hit.path for hit in ivf.search(query, k=5)] == [hit.path for hit in index.search(query, k=5)]
-    ivf.save(tmp_path / "ivf")
-    loaded = GalleryIndex.load(tmp_path / "ivf")
-    assert (loaded.nlist, loaded.nprobe, faiss.extract_index_ivf(loaded.indexes["full"]).nprobe) == (4, 4, 4)
-    assert loaded.update(progress=False) == UpdateReport([], [], {})
-    np.testing.assert_array_equal(loaded.vectors()["clothing"], ivf.vectors()["clothing"])
+    assert (ivf.spec.type, ivf.spec.nlist, ivf.spec.nprobe, ivf.spec.chosen_by) == ("ivf", 4, 4, "hand")
+    assert faiss.extract_index_ivf(ivf.indexes["full"]).nprobe == 4
+    assert ivf.update(progress=False) == UpdateReport([], [], {})
+    np.testing.assert_array_equal(ivf.vectors("clothing"), index.vectors("clothing"))
     with pytest.raises(ValueError, match="at least 1000 images"):
-        GalleryIndex.build(index.model, index.root, nlist=1000, progress=False)
+        GalleryIndex.build(index.model, index.root, tmp_path / "big", nlist=1000, progress=False)
 
 
 # ----------------------------------------------------------------------------------------- indexing
@@ -350,8 +350,8 @@ def test_update_embeds_only_new_files_and_drops_deleted_ones(
     assert "added 3 images, removed 1" in capsys.readouterr().out
     after = GalleryIndex.load(out)
     assert sum(embedded) == 3
-    assert after.paths == first[1:] + sorted(Path(path).with_suffix(".PNG").name for path in new)
-    np.testing.assert_array_equal(after.vectors()["identity"][:9], before.vectors()["identity"][1:])
+    assert list(after.paths) == first[1:] + sorted(Path(path).with_suffix(".PNG").name for path in new)
+    np.testing.assert_array_equal(after.vectors("identity")[:9], before.vectors("identity")[1:])
 
 
 def test_unreadable_files_are_skipped_and_listed(gallery, model_dir, tmp_path, capsys):
@@ -385,8 +385,12 @@ def test_an_interrupted_build_leaves_the_old_index_intact(
     monkeypatch.undo()
     monkeypatch.setattr(faiss, "write_index", interrupt)  # while writing the new index
     assert disreid(*command) == 130
-    assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
-    assert beside(tmp_path) == ["images", "index"]  # no half-written folder
+    assert list(GalleryIndex.load(out).paths) == list(GalleryIndex.load(index_dir).paths)
+    assert beside(tmp_path) == [".index.embedding", "images", "index"]  # no half-written index
+    monkeypatch.undo()
+    monkeypatch.setattr(DisReID, "encode_image", interrupt)
+    assert disreid(*command) == 0  # run again: every image was embedded already, none is again
+    assert len(GalleryIndex.load(out).paths) == 3 and beside(tmp_path) == ["images", "index"]
 
 
 def test_missing_index_or_model_fails_clearly(gallery, tmp_path, capsys):
@@ -412,7 +416,7 @@ def test_a_link_out_of_the_images_folder_is_refused(gallery, model_dir, tmp_path
     secret = tmp_path / "secret.png"
     shutil.copy(gallery / find_images(gallery)[0][5], secret)
     (images / "link.png").symlink_to(secret)
-    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, progress=False)
+    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, tmp_path / "index", progress=False)
     assert "link.png" in index.paths
     with pytest.raises(PermissionError, match="outside"):
         index.resolve("link.png")
@@ -475,7 +479,7 @@ def test_k_is_capped_at_the_size_of_the_index(index_dir, index, capsys):
     assert len(json.loads(capsys.readouterr().out)["results"]) == len(index.paths)
 
 
-@pytest.mark.parametrize("damaged", ["full.faiss", "meta.json", "paths.json", "model/model.safetensors"])
+@pytest.mark.parametrize("damaged", ["full.faiss", "meta.json", "paths.sqlite", "model/model.safetensors"])
 def test_a_damaged_index_file_is_named_in_one_line(index_dir, tmp_path, capsys, damaged):
     out = Path(shutil.copytree(index_dir, tmp_path / "index"))
     file = out / damaged
@@ -491,7 +495,7 @@ def test_search_and_update_after_a_kill_between_the_index_renames(index_dir, tmp
     assert disreid("search", "--index", out, "a man", "-k", 3) == 0
     assert disreid("index", "--update", "--out", out) == 0
     assert beside(tmp_path) == ["index"]
-    assert GalleryIndex.load(out).paths == GalleryIndex.load(index_dir).paths
+    assert list(GalleryIndex.load(out).paths) == list(GalleryIndex.load(index_dir).paths)
 
 
 def test_index_lists_links_and_folders_it_cannot_follow(gallery, model_dir, tmp_path, capsys, monkeypatch):
@@ -504,7 +508,7 @@ def test_index_lists_links_and_folders_it_cannot_follow(gallery, model_dir, tmp_
     scandir = os.scandir
 
     def unreadable(path="."):
-        if Path(path).name == "locked":
+        if not isinstance(path, int) and Path(path).name == "locked":  # shutil.rmtree passes descriptors
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return scandir(path)
 
@@ -530,7 +534,8 @@ def odd_folder(gallery, model_dir, tmp_path_factory) -> GalleryIndex:
     (images / ".env").write_text("SECRET=1")
     (images / ".hidden").mkdir()
     (images / ".hidden" / "secret.txt").write_text("secret")
-    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, progress=False)
+    out = tmp_path_factory.mktemp("odd-index") / "index"
+    index = GalleryIndex.build(DisReID.from_pretrained(model_dir), images, out, progress=False)
     assert sorted(index.skipped) == ["broken.png"]
     return index
 
@@ -654,3 +659,103 @@ def test_demo_on_a_busy_port_says_which_option_to_change(index_dir, capsys):
         assert disreid("demo", "--index", index_dir, "--port", port) == 2
     err = capsys.readouterr().err
     assert f"port {port}" in err and "--port" in err and "launch()" not in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------------------------- gallery scale
+def test_the_structure_follows_the_size_of_the_gallery():
+    from disreid.retrieval.structure import EXACT_UP_TO, IVF_UP_TO, choose
+
+    assert choose(EXACT_UP_TO, 512) == IndexSpec("flat", "IDMap2,Flat")
+    assert choose(EXACT_UP_TO + 1, 512).type == "ivf"
+    ivf = choose(250_000, 512)  # 4 sqrt(n) = 2000 lists: the power of two nearest, a quarter visited
+    assert (ivf.type, ivf.factory, ivf.nlist, ivf.nprobe, ivf.rerank) == ("ivf", "IVF2048,Flat", 2048, 512, 0)
+    large = choose(IVF_UP_TO + 1, 512)  # 4000 lists: 4096, trained on 64 a list; 64 one-byte codes, OPQ
+    assert (large.type, large.factory, large.nprobe, large.rerank) == (
+        "ivfpq",
+        "OPQ64,IVF4096_HNSW32,PQ64x8",
+        1024,
+        100,
+    )
+    assert choose(10**7, 512).factory == "OPQ64,IVF4096_HNSW32,PQ64x8"  # MAX_NLIST lists
+    small = choose(60, 32, "ivfpq", nlist=2, rerank=0)  # 60 points train 2 centroids a part (1 bit)
+    assert (small.factory, small.rerank, small.chosen_by) == ("IVF2_HNSW32,PQ32x1", 0, "hand")
+    assert choose(60, 32, nlist=2).type == "ivf"  # lists asked for: inverted lists, however small
+    for settings, message in [
+        ({"index_type": "flat", "nlist": 4}, "no lists"),
+        ({"index_type": "ivf", "rerank": 10}, "nothing to re-rank"),
+        ({"index_type": "hnsw"}, "must be one of"),
+        ({"nlist": 100}, "at least 100 images"),
+        ({"nprobe": 0}, "at least 1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            choose(60, 32, **settings)
+
+
+def test_ivfpq_reranked_finds_what_exact_search_finds(index, tmp_path):
+    pq = GalleryIndex.build(
+        index.model, index.root, tmp_path / "pq", index_type="ivfpq", nlist=2, progress=False
+    )
+    count, dim = len(index.paths), index.model.config.embed_dim
+    assert pq.spec.type == "ivfpq" and pq.spec.rerank == 100
+    assert (tmp_path / "pq" / "identity.vectors").stat().st_size == count * dim * 2  # float16 rows
+    query = index.model.encode_text(["a woman in a red coat"])[0].detach()
+    exact = index.search(query, "identity", k=8)
+    reranked = pq.search(query, "identity", k=8, nprobe=2, rerank=count)  # every image, exactly scored
+    assert [hit.path for hit in reranked] == [hit.path for hit in exact]
+    np.testing.assert_allclose([h.score for h in reranked], [h.score for h in exact], atol=2e-3)
+    assert len(pq.search(query, "identity", k=8, rerank=0)) == 8  # the codes' own ranking
+    with pytest.raises(ValueError, match="keeps no vectors"):
+        index.search(query, rerank=10)
+    with pytest.raises(ValueError, match="needs an IVF index"):
+        index.search(query, nprobe=2)
+
+
+def test_large_indexes_are_searched_from_disk(index, tmp_path):
+    GalleryIndex.build(index.model, index.root, tmp_path / "ivf", nlist=4, progress=False)
+    for mmap, lists in [(True, "OnDiskInvertedLists"), (False, "ArrayInvertedLists")]:
+        loaded = GalleryIndex.load(tmp_path / "ivf", mmap=mmap)  # held: the lists belong to its indexes
+        invlists = faiss.extract_index_ivf(loaded.indexes["full"]).invlists
+        assert type(faiss.downcast_InvertedLists(invlists)).__name__ == lists
+
+
+def test_update_of_an_ivfpq_index_touches_only_what_changed(gallery, index, tmp_path, monkeypatch):
+    images, out = tmp_path / "images", tmp_path / "index"
+    first = copy_images(gallery, images, 12)
+    GalleryIndex.build(index.model, images, out, index_type="ivfpq", nlist=2, progress=False)
+    before = (out / "clothing.vectors").read_bytes()
+    (images / first[0]).unlink()
+    new = find_images(gallery)[0][12:15]
+    for path in new:
+        shutil.copy(gallery / path, images / path)
+    embedded = []
+    encode_image = DisReID.encode_image
+    monkeypatch.setattr(
+        DisReID, "encode_image", lambda self, x: embedded.append(len(x)) or encode_image(self, x)
+    )
+    updated = GalleryIndex.load(out)
+    assert updated.update(progress=False) == UpdateReport(new, [first[0]], {})
+    assert sum(embedded) == 3 and list(updated.paths) == first[1:] + new
+    assert (out / "clothing.vectors").read_bytes()[: len(before)] == before  # 12 rows kept, 3 appended
+    assert (out / "clothing.vectors").stat().st_size == 15 * index.model.config.embed_dim * 2
+    fresh = GalleryIndex.build(index.model, images, tmp_path / "fresh", progress=False)
+    query = index.model.encode_text(["a man in a black jacket"])[0].detach()
+    assert [hit.path for hit in updated.search(query, k=14, nprobe=2, rerank=14)] == [
+        hit.path for hit in fresh.search(query, k=14)
+    ]
+
+
+def test_two_processes_build_the_index_one_process_builds(gallery, model_dir, index, tmp_path):
+    """`torchrun` with two gloo processes on the CPU, each embedding every other chunk of 50 images."""
+    out = tmp_path / "two"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command += ["-m", "disreid.cli", "index", "--model", model_dir, "--images", gallery, "--out", out]
+    command += ["--chunk-size", "50"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [str(part) for part in command], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    two = GalleryIndex.load(out)
+    assert list(two.paths) == list(index.paths)
+    for mode in MODES:
+        np.testing.assert_array_equal(two.vectors(mode), index.vectors(mode))

@@ -136,11 +136,11 @@ def search_examples(out: Path, config: ExperimentConfig, records) -> None:  # no
     index = GalleryIndex.build(
         DisReID.from_pretrained(model_dir),
         gallery,
+        out / "index",
         mean=config.data.mean,
         std=config.data.std,
         model_source=str(model_dir),
     )
-    index.save(out / "index")
     query = records[0].captions[0]
     print(
         f"== searching it (disreid search --index {out / 'index'} QUERY --mode MODE); the query, "

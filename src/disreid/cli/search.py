@@ -25,6 +25,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_index_argument(parser)
     parser.add_argument("--mode", choices=MODES, default="full", help="what to compare (default: full)")
     parser.add_argument("-k", type=int, default=10, help="number of results (default 10)")
+    parser.add_argument("--nprobe", type=int, help="IVF indexes: lists visited (default: the index's own)")
+    parser.add_argument(
+        "--rerank", type=int, help="IVF-PQ indexes: candidates re-ranked exactly (default: the index's own)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--sheet", type=Path, metavar="PNG", help="also draw the results as a contact sheet")
     parser.set_defaults(func=run)
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from disreid.retrieval import GalleryIndex, contact_sheet, search
 
     index = GalleryIndex.load(args.index)
-    result = search(index, args.query, args.mode, args.k)
+    result = search(index, args.query, args.mode, args.k, nprobe=args.nprobe, rerank=args.rerank)
     if args.sheet:
         args.sheet.parent.mkdir(parents=True, exist_ok=True)
         contact_sheet(result, index.root).save(args.sheet)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -20,18 +21,21 @@ from pathlib import Path
 import faiss
 import numpy as np
 import torch
-from PIL import Image
 from tqdm import tqdm
 
-from disreid.data import CLIP_MEAN, CLIP_STD, ImageReadError, build_transforms, load_image
+from disreid.data import CLIP_MEAN, CLIP_STD, build_transforms
 from disreid.data.transforms import Transform
-from disreid.io import atomic_directory, current, read_json, reading, writing
+from disreid.io import atomic_directory, current, read_json, writing
 from disreid.model import DisReID
+from disreid.retrieval import structure
+from disreid.retrieval.embedding import CHUNK_SIZE, MODES, EmbeddingJob, embed_images, fingerprint
+from disreid.retrieval.paths import PathTable
+from disreid.retrieval.structure import IndexSpec
+from disreid.training.distributed import rank
 
-MODES = ("full", "identity", "clothing")
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})  # PETA's crops are bmp too
-FORMAT_VERSION = 1
-META_FILE, PATHS_FILE, MODEL_DIR = "meta.json", "paths.json", "model"
+FORMAT_VERSION = 2  # 1: paths.json and positions as ids, before updates in place
+META_FILE, PATHS_FILE, MODEL_DIR = "meta.json", "paths.sqlite", "model"
 
 
 @dataclass(frozen=True)
@@ -111,172 +115,80 @@ def resolve_model(path: str | Path) -> tuple[Path, tuple[float, ...], tuple[floa
 
 @dataclass
 class GalleryIndex:
-    """Embeddings of the images under `root`, one faiss index per search mode, row i being `paths[i]`.
+    """Embeddings of the images under `root` in the index folder `folder`: one faiss index per search
+    mode, whose vector ids are the ids of `paths`.
 
-    Build one with `GalleryIndex.build(model, folder)`, keep it current with `update()`, write it with
-    `save(dir)` and read it back with `GalleryIndex.load(dir)`.
+    Build one with `GalleryIndex.build(model, images, out)`, open it with `GalleryIndex.load(out)` and
+    keep it current with `update()`; each writes the folder atomically.
     """
 
     model: DisReID
     root: Path
-    paths: list[str]
+    folder: Path
+    paths: PathTable
     indexes: dict[str, faiss.Index]
+    spec: IndexSpec
+    next_id: int  # the id of the next image added
     mean: tuple[float, ...] = CLIP_MEAN
     std: tuple[float, ...] = CLIP_STD
-    nlist: int | None = None  # IVF lists; None: exact search
-    nprobe: int | None = None  # IVF lists visited per query
     skipped: dict[str, str] = field(default_factory=dict)
     model_source: str | None = None
 
     def __post_init__(self) -> None:
-        self._path_set = frozenset(self.paths)  # for `resolve`, which a server calls per result
+        self._exact = {  # the exact vectors kept to re-rank, read by row (not mapped: they may be huge)
+            mode: os.open(current(self.folder) / VECTORS_FILE.format(mode=mode), os.O_RDONLY)
+            for mode in MODES
+            if self.spec.rerank
+        }
 
     @classmethod
     def build(
         cls,
         model: DisReID,
         root: str | Path,
+        out: str | Path,
         *,
         mean: Sequence[float] = CLIP_MEAN,
         std: Sequence[float] = CLIP_STD,
         batch_size: int = 64,
+        index_type: str | None = None,
         nlist: int | None = None,
         nprobe: int | None = None,
+        rerank: int | None = None,
+        chunk_size: int = CHUNK_SIZE,
         progress: bool = True,
         model_source: str | None = None,
-    ) -> GalleryIndex:
-        """Embed every image under `root`; unreadable files are left out and listed in `skipped`.
+    ) -> GalleryIndex | None:
+        """Embed every image under `root` into the index folder `out` and open it; unreadable files are
+        left out and listed in `skipped`. The structure is chosen by size (`structure.choose`) unless
+        `index_type`, `nlist`, `nprobe` or `rerank` say otherwise.
 
-        `nlist` builds an inverted-file index (approximate, for galleries of a million images) instead
-        of exact search; `nprobe` defaults to `default_nprobe(nlist)`.
+        Under `torchrun` every process embeds its share of the images; the first one writes the index
+        and returns it, the others return None. A build that was killed resumes where it stopped.
         """
-        if (nlist is not None and nlist < 1) or (nprobe is not None and nprobe < 1):
-            raise ValueError(f"nlist and nprobe must be at least 1, got {nlist} and {nprobe}")
-        root = Path(root).resolve()
-        paths, unreachable = find_images(root)
-        if not paths:
+        root, out = Path(root).resolve(), Path(out)
+        # settings that cannot work fail now, not after the embedding
+        structure.choose(nlist or 1, model.config.embed_dim, index_type, nlist, nprobe, rerank)
+        key = {"images": str(root), "model": fingerprint(model), "mean": list(mean), "std": list(std)}
+        work = out.with_name(f".{out.name}.embedding")
+        job = EmbeddingJob.open(work, key, partial(find_images, root), chunk_size)
+        if not job.paths:
             raise ValueError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {root}")
-        kept, vectors, unreadable = embed_images(
-            model, root, paths, _transform(model, mean, std), batch_size, progress
-        )
-        skipped = {**unreachable, **unreadable}
-        if not kept:
-            raise ValueError(f"none of the {len(paths)} images under {root} could be read")
-        if nlist is not None and nprobe is None:
-            nprobe = default_nprobe(nlist)
-        index = cls(model, root, [], {}, tuple(mean), tuple(std), nlist, nprobe, skipped, model_source)
-        index._store(kept, vectors)
-        return index
-
-    def update(self, batch_size: int = 64, progress: bool = True) -> UpdateReport:
-        """Embed the images added under `root` since the index was built and drop those deleted since.
-
-        Files are matched by relative path: a file changed in place keeps its old embedding. Files that
-        were skipped before are tried again.
-        """
-        present, unreachable = find_images(self.root)
-        on_disk, known = set(present), set(self.paths)
-        keep = [row for row, path in enumerate(self.paths) if path in on_disk]
-        removed = [path for path in self.paths if path not in on_disk]
-        new = [path for path in present if path not in known]
-        transform = _transform(self.model, self.mean, self.std)
-        added, vectors, unreadable = embed_images(self.model, self.root, new, transform, batch_size, progress)
-        if not keep and not added:
-            raise ValueError(f"no readable images left under {self.root}")
-        old = self.vectors()
-        paths = [self.paths[row] for row in keep] + added
-        self._store(paths, {mode: np.concatenate([old[mode][keep], vectors[mode]]) for mode in MODES})
-        self.skipped = {**unreachable, **unreadable}
-        return UpdateReport(added, removed, self.skipped)
-
-    def search(self, query: np.ndarray | torch.Tensor, mode: str = "full", k: int = 10) -> list[Hit]:
-        """The `k` images closest to a normalised query embedding `[E]`, best first."""
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        if isinstance(query, torch.Tensor):
-            query = query.detach().float().cpu().numpy()
-        k = min(k, len(self.paths))  # faiss allocates k rows whatever the index holds
-        scores, rows = self.indexes[mode].search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
-        return [
-            Hit(self.paths[row], float(score))
-            for score, row in zip(scores[0], rows[0], strict=True)
-            if row >= 0
-        ]
-
-    def resolve(self, path: str) -> Path:
-        """The file of an indexed image; anything else (another file, `..`, a link leading out of the
-        images root) is refused, so that a server built on this never hands out other files."""
-        if path not in self._path_set:
-            raise PermissionError(f"{path!r} is not an image of this index")
-        file = (self.root / path).resolve()
-        if not file.is_relative_to(self.root.resolve()):
-            raise PermissionError(f"{path!r} leads outside the images folder {self.root}")
-        return file
-
-    def vectors(self) -> dict[str, np.ndarray]:
-        """The stored embeddings `[N, E]` of each mode, read back out of faiss."""
-        stored = {}
-        for mode, index in self.indexes.items():
-            if self.nlist is not None:
-                faiss.extract_index_ivf(index).make_direct_map()
-            stored[mode] = index.reconstruct_n(0, index.ntotal)
-        return stored
-
-    def _store(self, paths: list[str], vectors: dict[str, np.ndarray]) -> None:
-        """Replace the contents with `paths` and their embeddings, row for row."""
-        if self.nlist is not None and len(paths) < self.nlist:
-            raise ValueError(
-                f"an IVF index of {self.nlist} lists needs at least {self.nlist} images, got {len(paths)}: "
-                "use fewer lists, or exact search for a gallery this small"
-            )
-        self.indexes = {mode: self._faiss_index(vectors[mode]) for mode in MODES}
-        self.paths, self._path_set = paths, frozenset(paths)
-
-    def _faiss_index(self, vectors: np.ndarray) -> faiss.Index:
-        """Exact inner product (cosine on normalised vectors) or its inverted-file approximation."""
-        description = "Flat" if self.nlist is None else f"IVF{self.nlist},Flat"
-        index = faiss.index_factory(vectors.shape[1], description, faiss.METRIC_INNER_PRODUCT)
-        if self.nlist is not None:
-            index.train(vectors)
-            faiss.extract_index_ivf(index).nprobe = self.nprobe
-        index.add(vectors)
-        return index
-
-    # ------------------------------------------------------------------------------------ save/load
-    def save(self, directory: str | Path) -> None:
-        """Write the index atomically: until it is complete, the index already at `directory` stays."""
-        with writing(directory), atomic_directory(directory) as staging:
-            for mode, index in self.indexes.items():
-                faiss.write_index(index, str(staging / f"{mode}.faiss"))
-            (staging / PATHS_FILE).write_text(json.dumps(self.paths, indent=0) + "\n")
-            (staging / META_FILE).write_text(json.dumps(self._meta(), indent=2) + "\n")
-            self.model.save_pretrained(staging / MODEL_DIR)
-
-    def _meta(self) -> dict:
-        return {
-            "format": FORMAT_VERSION,
-            "images_root": str(self.root),
-            "count": len(self.paths),
-            "embed_dim": self.indexes["full"].d,
-            "index": {
-                "type": "flat" if self.nlist is None else "ivf",
-                "nlist": self.nlist,
-                "nprobe": self.nprobe,
-            },
-            "image_size": list(self.model.config.image_size),
-            "mean": list(self.mean),
-            "std": list(self.std),
-            "model_source": self.model_source,
-            "skipped": self.skipped,
-            "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        job.run(model, root, _transform(model, mean, std), batch_size, progress)
+        if rank() != 0:
+            return None
+        if not job.counts().any():
+            raise ValueError(f"none of the {len(job.paths)} images under {root} could be read")
+        settings = (index_type, nlist, nprobe, rerank)
+        write_index(out, job, model, root, mean, std, settings, model_source, progress)
+        shutil.rmtree(work)
+        return cls.load(out)
 
     @classmethod
-    def load(cls, directory: str | Path) -> GalleryIndex:
-        """Read an index written by `save` (or the copy an interrupted save left aside), with its model."""
-        directory = current(directory)
+    def load(cls, directory: str | Path, mmap: bool = True) -> GalleryIndex:
+        """Open an index written by `build` (or the copy an interrupted save left aside), with its model.
+        With `mmap` the inverted lists stay on disk (see `structure.read`)."""
+        folder, directory = Path(directory), current(directory)
         if not (directory / META_FILE).is_file():
             raise FileNotFoundError(
                 f"{directory} is not a disreid index (no {META_FILE}); make one with `disreid index`"
@@ -286,89 +198,252 @@ class GalleryIndex:
             raise ValueError(
                 f"{directory}: index format {meta.get('format')} is not {FORMAT_VERSION}; rebuild it"
             )
-        paths = read_json(directory / PATHS_FILE)
-        indexes = {mode: _read_faiss(directory / f"{mode}.faiss") for mode in MODES}
+        spec = IndexSpec(**meta["index"])
+        paths = PathTable(directory / PATHS_FILE)
+        indexes = {mode: structure.read(directory / f"{mode}.faiss", spec, mmap) for mode in MODES}
         if any(index.ntotal != len(paths) for index in indexes.values()):
             raise ValueError(
                 f"{directory}: the faiss files and {PATHS_FILE} disagree on the number of images"
             )
-        settings = meta["index"]
-        if settings["nprobe"] is not None:  # faiss does not store it
-            for index in indexes.values():
-                faiss.extract_index_ivf(index).nprobe = settings["nprobe"]
         return cls(
             DisReID.from_pretrained(directory / MODEL_DIR),
             Path(meta["images_root"]),
+            folder,
             paths,
             indexes,
+            spec,
+            meta["next_id"],
             tuple(meta["mean"]),
             tuple(meta["std"]),
-            settings["nlist"],
-            settings["nprobe"],
             meta["skipped"],
             meta["model_source"],
         )
-        return index
+
+    def update(self, batch_size: int = 64, progress: bool = True) -> UpdateReport:
+        """Embed the images added under `root` since the index was built, drop those deleted since,
+        and write the result over the index's folder, without touching the others' vectors.
+
+        Files are matched by relative path: a file changed in place keeps its old embedding. Files that
+        were skipped before are tried again. The structure is kept (its lists are not retrained).
+        """
+        present, unreachable = find_images(self.root)
+        on_disk = set(present)
+        gone = [(id, path) for id, path in self.paths.items() if path not in on_disk]
+        new = [path for path in present if path not in self.paths]
+        transform = _transform(self.model, self.mean, self.std)
+        added, vectors, unreadable = embed_images(self.model, self.root, new, transform, batch_size, progress)
+        count = len(self.paths) - len(gone) + len(added)
+        if not count:
+            raise ValueError(f"no readable images left under {self.root}")
+        ids = np.arange(self.next_id, self.next_id + len(added), dtype=np.int64)
+        gone_ids = np.array([id for id, _ in gone], dtype=np.int64)
+        skipped = {**unreachable, **unreadable}
+        with atomic_directory(self.folder) as staging, writing(self.folder):
+            source = current(self.folder)  # where an interrupted save may have left it, put back now
+            for mode in MODES:
+                index = structure.read(source / f"{mode}.faiss", self.spec, mmap=False)
+                index.remove_ids(gone_ids)
+                index.add_with_ids(vectors[mode], ids)
+                faiss.write_index(index, str(staging / f"{mode}.faiss"))
+                if self.spec.rerank:
+                    _append_exact(source, staging, mode, self.next_id, vectors[mode])
+            shutil.copyfile(source / PATHS_FILE, staging / PATHS_FILE)
+            PathTable.remove(staging / PATHS_FILE, gone_ids)
+            PathTable.write(staging / PATHS_FILE, zip(ids.tolist(), added, strict=True))
+            shutil.copytree(source / MODEL_DIR, staging / MODEL_DIR, copy_function=os.link)
+            next_id = self.next_id + len(added)
+            meta = _meta(
+                self.root,
+                self.spec,
+                count,
+                next_id,
+                self.model,
+                self.mean,
+                self.std,
+                skipped,
+                self.model_source,
+            )
+            (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        self.close()
+        vars(self).update(vars(GalleryIndex.load(self.folder)))
+        return UpdateReport(added, [path for _, path in gone], skipped)
+
+    def search(
+        self,
+        query: np.ndarray | torch.Tensor,
+        mode: str = "full",
+        k: int = 10,
+        *,
+        nprobe: int | None = None,
+        rerank: int | None = None,
+    ) -> list[Hit]:
+        """The `k` images closest to a normalised query embedding `[E]`, best first. `nprobe` (lists
+        visited) and `rerank` (candidates re-ranked with exact vectors) override the index's defaults."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        if nprobe is not None and (self.spec.nlist is None or nprobe < 1):
+            raise ValueError(f"nprobe needs an IVF index and must be at least 1 ({self.spec.type}, {nprobe})")
+        rerank = self.spec.rerank if rerank is None else rerank
+        if rerank and not self.spec.rerank:
+            raise ValueError(f"this {self.spec.type} index keeps no vectors to re-rank with")
+        if isinstance(query, torch.Tensor):
+            query = query.detach().float().cpu().numpy()
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        index = self.indexes[mode]
+        k = min(k, len(self.paths))  # faiss allocates k rows whatever the index holds
+        parameters = structure.search_parameters(index, nprobe) if nprobe is not None else None
+        scores, ids = index.search(query, min(max(k, rerank), len(self.paths)), params=parameters)
+        found = ids[0] >= 0
+        scores, ids = scores[0][found], ids[0][found]
+        if rerank:
+            scores = self._exact_vectors(mode, ids) @ query[0]
+            best = np.argsort(-scores, kind="stable")[:k]
+            scores, ids = scores[best], ids[best]
+        return [Hit(self.paths[id], float(score)) for score, id in zip(scores[:k], ids[:k], strict=True)]
+
+    def resolve(self, path: str) -> Path:
+        """The file of an indexed image; anything else (another file, `..`, a link leading out of the
+        images root) is refused, so that a server built on this never hands out other files."""
+        if path not in self.paths:
+            raise PermissionError(f"{path!r} is not an image of this index")
+        file = (self.root / path).resolve()
+        if not file.is_relative_to(self.root.resolve()):
+            raise PermissionError(f"{path!r} leads outside the images folder {self.root}")
+        return file
+
+    def vectors(self, mode: str) -> np.ndarray:
+        """The stored embeddings `[N, E]` of `mode` in id order, read back out of faiss (as the codes
+        give them back: approximately for IVF-PQ)."""
+        index = self.indexes[mode]
+        if self.spec.nlist is not None:  # ids are not 0..n-1 once images were removed: a hash table
+            faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
+        ids = np.fromiter((id for id, _ in self.paths.items()), np.int64, len(self.paths))
+        return index.reconstruct_batch(ids)
+
+    def close(self) -> None:
+        for handle in self._exact.values():
+            os.close(handle)
+        self._exact = {}
+        self.paths.close()
+
+    def _exact_vectors(self, mode: str, ids: np.ndarray) -> np.ndarray:
+        """The exact vectors of `ids`, read row by row from the float16 file kept for re-ranking."""
+        dim = self.indexes[mode].d
+        size = dim * np.dtype(np.float16).itemsize
+        rows = b"".join(os.pread(self._exact[mode], size, int(id) * size) for id in ids)
+        return np.frombuffer(rows, np.float16).reshape(len(ids), dim).astype(np.float32)
 
 
-def _read_faiss(path: Path) -> faiss.Index:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: rebuild the index with `disreid index`")
-    with reading(path):
-        return faiss.read_index(str(path))
+VECTORS_FILE = "{mode}.vectors"  # float16 [ids, E], row = id: the exact vectors kept to re-rank
 
 
-def default_nprobe(nlist: int) -> int:
-    """Lists visited per query: a quarter of them. With about 4 sqrt(n) lists this kept recall@10 at
-    0.95 or more on gallery-like vectors from 10k to 1M (0.96 in 16 ms a query at 1M, where exact
-    search takes 40 ms; benchmarks/search.py). Fewer lists lose recall faster."""
-    return max(1, nlist // 4)
+def write_index(
+    out: Path,
+    job: EmbeddingJob,
+    model: DisReID,
+    root: Path,
+    mean: Sequence[float],
+    std: Sequence[float],
+    settings: tuple[str | None, int | None, int | None, int | None],
+    model_source: str | None,
+    progress: bool,
+) -> None:
+    """Write the index folder `out` (atomically) from the embeddings of `job`: its faiss index per mode,
+    path table and exact vectors kept to re-rank, then the model and the metadata. `job` may be anything
+    with an EmbeddingJob's `paths`, `unreachable`, `counts()` and `read()` (benchmarks/search.py gives
+    generated vectors). `settings`: (index type, nlist, nprobe, rerank), None where chosen by size."""
+    with atomic_directory(out) as staging:
+        spec, skipped, count = _write_structure(staging, out, job, model.config.embed_dim, settings, progress)
+        with writing(out):
+            model.save_pretrained(staging / MODEL_DIR)
+        meta = _meta(root, spec, count, count, model, mean, std, skipped, model_source)
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
-def embed_images(
-    model: DisReID, root: Path, paths: Sequence[str], transform: Transform, batch_size: int, progress: bool
-) -> tuple[list[str], dict[str, np.ndarray], dict[str, str]]:
-    """(paths read, embeddings `[N, E]` per mode, {path: why} of the files that could not be read).
+def _write_structure(
+    staging: Path, out: Path, job: EmbeddingJob, dim: int, settings: tuple, progress: bool
+) -> tuple[IndexSpec, dict[str, str], int]:
+    """Fill `staging` with the faiss index of each mode, the path table and the exact vectors kept to
+    re-rank from the chunks of `job`, one chunk in memory at a time. The lists (and codes) are trained
+    on a sample first. Returns the structure, the files skipped and the number of images indexed."""
+    counts = job.counts()
+    count = int(counts.sum())
+    spec = structure.choose(count, dim, *settings)
+    indexes = {mode: structure.create(spec, dim) for mode in MODES}
+    if spec.train_size:
+        chosen = np.sort(np.random.default_rng(0).choice(count, min(count, spec.train_size), replace=False))
+        sample = {mode: [] for mode in MODES}
+        offset = 0
+        for chunk in tqdm(job.read(), total=len(counts), desc="sampling", disable=not progress):
+            picked = chosen[(chosen >= offset) & (chosen < offset + len(chunk.rows))] - offset
+            offset += len(chunk.rows)
+            for mode in MODES:
+                sample[mode].append(chunk.vectors[mode][picked])
+        for mode in tqdm(MODES, desc="training", disable=not progress):
+            structure.train(indexes[mode], np.concatenate(sample[mode]))
+        del sample
+    skipped = dict(job.unreachable)
+    next_id = 0
+    with writing(out), ExitStack() as files:
+        exact = {
+            mode: files.enter_context((staging / VECTORS_FILE.format(mode=mode)).open("wb"))
+            for mode in MODES
+            if spec.rerank
+        }
+        for chunk in tqdm(job.read(), total=len(counts), desc="indexing", disable=not progress):
+            ids = np.arange(next_id, next_id + len(chunk.rows), dtype=np.int64)
+            next_id += len(ids)
+            for mode in MODES:
+                indexes[mode].add_with_ids(chunk.vectors[mode].astype(np.float32), ids)
+                if mode in exact:
+                    exact[mode].write(chunk.vectors[mode].astype(np.float16).tobytes())
+            paths = [job.paths[row] for row in chunk.rows]
+            PathTable.write(staging / PATHS_FILE, zip(ids.tolist(), paths, strict=True))
+            skipped.update(chunk.skipped)
+        for mode, index in indexes.items():
+            faiss.write_index(index, str(staging / f"{mode}.faiss"))
+    return spec, skipped, count
 
-    Images are decoded by a thread pool (PIL releases the GIL) while the model embeds batch by batch.
-    """
-    read: list[str] = []
-    skipped: dict[str, str] = {}
-    chunks: dict[str, list[np.ndarray]] = {mode: [] for mode in MODES}
-    load = partial(_load, root=root, transform=transform)
-    with (
-        ThreadPoolExecutor() as pool,
-        tqdm(total=len(paths), unit="img", desc="embedding", disable=not progress) as bar,
-    ):
-        for start in range(0, len(paths), batch_size):
-            batch = paths[start : start + batch_size]
-            pixels = []
-            for path, loaded in zip(batch, pool.map(load, batch), strict=True):
-                if isinstance(loaded, str):
-                    skipped[path] = loaded
-                else:
-                    read.append(path)
-                    pixels.append(loaded)
-            if pixels:
-                with torch.inference_mode():
-                    embeddings = model.encode_image(torch.stack(pixels))
-                for mode in MODES:
-                    chunks[mode].append(getattr(embeddings, mode).float().cpu().numpy())
-            bar.update(len(batch))
-    dim = model.config.embed_dim
-    vectors = {
-        mode: np.concatenate(parts) if parts else np.empty((0, dim), np.float32)
-        for mode, parts in chunks.items()
+
+def _append_exact(source: Path, staging: Path, mode: str, rows: int, vectors: np.ndarray) -> None:
+    """The exact vectors of `source` and then `vectors`, in `staging` without copying the old ones: the
+    file is linked and appended to, as the old index reads only its first `rows` rows (the rest of the
+    file, cut first, is what an interrupted update may have appended)."""
+    name = VECTORS_FILE.format(mode=mode)
+    os.link(source / name, staging / name)
+    with (staging / name).open("r+b") as file:
+        file.truncate(rows * vectors.shape[1] * np.dtype(np.float16).itemsize)
+        file.seek(0, os.SEEK_END)
+        file.write(vectors.astype(np.float16).tobytes())
+
+
+def _meta(
+    root: Path,
+    spec: IndexSpec,
+    count: int,
+    next_id: int,
+    model: DisReID,
+    mean: Sequence[float],
+    std: Sequence[float],
+    skipped: dict[str, str],
+    model_source: str | None,
+) -> dict:
+    return {
+        "format": FORMAT_VERSION,
+        "images_root": str(root),
+        "count": count,
+        "next_id": next_id,
+        "embed_dim": model.config.embed_dim,
+        "index": spec.to_dict(),
+        "image_size": list(model.config.image_size),
+        "mean": list(mean),
+        "std": list(std),
+        "model_source": model_source,
+        "skipped": skipped,
+        "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    return read, vectors, skipped
-
-
-def _load(path: str, root: Path, transform: Transform) -> torch.Tensor | str:
-    """The pixels of an image, or why it cannot be read (PIL raises more than OSError on bad files)."""
-    try:
-        return transform(load_image(root / path))
-    except (ImageReadError, Image.DecompressionBombError, SyntaxError, ValueError) as error:
-        return str(error) or type(error).__name__
 
 
 def _transform(model: DisReID, mean: Sequence[float], std: Sequence[float]) -> Transform:

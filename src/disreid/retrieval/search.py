@@ -75,11 +75,22 @@ def unknown_words(tokenizer: PreTrainedTokenizerBase, text: str) -> list[str]:
     return unknown
 
 
-def search(index: GalleryIndex, query: str, mode: str = "full", k: int = 10) -> SearchResult:
+def search(
+    index: GalleryIndex,
+    query: str,
+    mode: str = "full",
+    k: int = 10,
+    *,
+    nprobe: int | None = None,
+    rerank: int | None = None,
+) -> SearchResult:
     """The `k` gallery images that best match a description, in one of the modes of `MODES`, and the
-    words of it that the model does not know (which every front end names)."""
+    words of it that the model does not know (which every front end names). `nprobe` and `rerank`
+    override the index's own (`GalleryIndex.search`)."""
     text = query_text(query, mode)
     unknown = unknown_words(index.model.tokenizer, text)
     with torch.inference_mode():
         embedding = index.model.encode_text([text])[0]
-    return SearchResult(query.strip(), mode, text, index.search(embedding, mode, k), unknown)
+    return SearchResult(
+        query.strip(), mode, text, index.search(embedding, mode, k, nprobe=nprobe, rerank=rerank), unknown
+    )
