@@ -199,7 +199,7 @@ class GalleryIndex:
                 f"{directory}: index format {meta.get('format')} is not {FORMAT_VERSION}; rebuild it"
             )
         spec = IndexSpec(**meta["index"])
-        paths = PathTable(directory / PATHS_FILE)
+        paths = PathTable(directory / PATHS_FILE, meta["count"])
         indexes = {mode: structure.read(directory / f"{mode}.faiss", spec, mmap) for mode in MODES}
         if any(index.ntotal != len(paths) for index in indexes.values()):
             raise ValueError(

@@ -8,6 +8,7 @@ a path is indexed) through its own indexes.
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,14 +24,22 @@ class PathTable:
     One connection shared by the threads of a server, behind a lock (sqlite's own objects are not
     thread-safe)."""
 
-    def __init__(self, file: str | Path) -> None:
+    def __init__(self, file: str | Path, count: int) -> None:
+        """`count`: the number of rows, which the index's metadata has (counting ten million takes a
+        second). A file shorter than its header says is refused by name at once."""
         self.file = Path(file)
         if not self.file.is_file():
             raise FileNotFoundError(f"{self.file} is missing: rebuild the index with `disreid index`")
         self._lock = threading.Lock()
         with reading(self.file):
+            with self.file.open("rb") as handle:
+                header = handle.read(100)
+            page_size, pages = struct.unpack(">H", header[16:18])[0], struct.unpack(">I", header[28:32])[0]
+            if self.file.stat().st_size < (65536 if page_size == 1 else page_size) * pages:
+                raise ValueError(f"{pages} pages of {page_size} bytes expected, the file is shorter")
             self._db = sqlite3.connect(f"file:{self.file}?mode=ro", uri=True, check_same_thread=False)
-            self._count = self._db.execute("SELECT count(*) FROM images").fetchone()[0]
+            self._db.execute("SELECT 1 FROM images LIMIT 1").fetchall()
+        self._count = count
 
     @staticmethod
     def write(file: str | Path, rows: Iterable[tuple[int, str]]) -> None:
