@@ -274,7 +274,9 @@ def cell(value: object) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000, 10_000_000])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000, 10_000_000], help="vectors"
+    )
     parser.add_argument("--types", nargs="+", default=["flat", "ivf", "ivfpq"])
     parser.add_argument(
         "--max-in-memory",
@@ -295,13 +297,13 @@ def main() -> None:
         return serve(args.serve, args.queries_file)
 
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.real_index:
+        real = EmbeddedGallery(GalleryIndex.load(args.real_index), args.annotations)
+        galleries = [(real, real.count, real.vectors["full"].shape[1])]
+    else:
+        galleries = ((GeneratedGallery(size), size, DIM) for size in args.sizes)
     rows = []
-    for size in args.sizes:
-        if args.real_index:
-            source = EmbeddedGallery(GalleryIndex.load(args.real_index), args.annotations)
-            size, dim = source.count, source.vectors["full"].shape[1]
-        else:
-            source, dim = GeneratedGallery(size), DIM
+    for source, size, dim in galleries:
         for index_type in args.types:
             if index_type != "ivfpq" and size > args.max_in_memory:
                 continue
