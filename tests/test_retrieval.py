@@ -669,17 +669,19 @@ def test_the_structure_follows_the_size_of_the_gallery():
     assert choose(EXACT_UP_TO + 1, 512).type == "ivf"
     ivf = choose(250_000, 512)  # 4 sqrt(n) = 2000 lists: the power of two nearest, a quarter visited
     assert (ivf.type, ivf.factory, ivf.nlist, ivf.nprobe, ivf.rerank) == ("ivf", "IVF2048,Flat", 2048, 512, 0)
-    large = choose(IVF_UP_TO + 1, 512)  # 4000 lists: 4096, trained on 64 a list; 64 one-byte codes, OPQ
+    large = choose(IVF_UP_TO + 1, 512)  # 4000 lists: 4096, trained on 64 a list; 128 4-bit codes, OPQ
     assert (large.type, large.factory, large.nprobe, large.rerank) == (
         "ivfpq",
-        "OPQ64,IVF4096_HNSW32,PQ64x8",
+        "OPQ128,IVF4096_HNSW32,PQ128x4fs",
         1024,
         100,
     )
-    assert choose(10**7, 512).factory == "OPQ64,IVF4096_HNSW32,PQ64x8"  # MAX_NLIST lists
-    small = choose(60, 32, "ivfpq", nlist=2, rerank=0)  # 60 points train 2 centroids a part (1 bit)
-    assert (small.factory, small.rerank, small.chosen_by) == ("IVF2_HNSW32,PQ32x1", 0, "hand")
+    assert choose(10**7, 512).factory == "OPQ128,IVF4096_HNSW32,PQ128x4fs"  # MAX_NLIST lists
+    small = choose(60, 32, "ivfpq", nlist=2, rerank=0)  # too few points to train OPQ's 256 centroids
+    assert (small.factory, small.rerank, small.chosen_by) == ("IVF2_HNSW32,PQ32x4fs", 0, "hand")
     assert choose(60, 32, nlist=2).type == "ivf"  # lists asked for: inverted lists, however small
+    with pytest.raises(ValueError, match="16 centroids a part"):
+        choose(15, 32, "ivfpq", nlist=1)
     for settings, message in [
         ({"index_type": "flat", "nlist": 4}, "no lists"),
         ({"index_type": "ivf", "rerank": 10}, "nothing to re-rank"),
@@ -704,6 +706,7 @@ def test_ivfpq_reranked_finds_what_exact_search_finds(index, tmp_path):
     assert [hit.path for hit in reranked] == [hit.path for hit in exact]
     np.testing.assert_allclose([h.score for h in reranked], [h.score for h in exact], atol=2e-3)
     assert len(pq.search(query, "identity", k=8, rerank=0)) == 8  # the codes' own ranking
+    np.testing.assert_allclose(pq.vectors("full"), index.vectors("full"), atol=1e-3)  # float16 kept
     with pytest.raises(ValueError, match="keeps no vectors"):
         index.search(query, rerank=10)
     with pytest.raises(ValueError, match="needs an IVF index"):
@@ -720,11 +723,11 @@ def test_large_indexes_are_searched_from_disk(index, tmp_path):
 
 def test_update_of_an_ivfpq_index_touches_only_what_changed(gallery, index, tmp_path, monkeypatch):
     images, out = tmp_path / "images", tmp_path / "index"
-    first = copy_images(gallery, images, 12)
+    first = copy_images(gallery, images, 20)
     GalleryIndex.build(index.model, images, out, index_type="ivfpq", nlist=2, progress=False)
     before = (out / "clothing.vectors").read_bytes()
     (images / first[0]).unlink()
-    new = find_images(gallery)[0][12:15]
+    new = find_images(gallery)[0][20:23]
     for path in new:
         shutil.copy(gallery / path, images / path)
     embedded = []
@@ -735,12 +738,16 @@ def test_update_of_an_ivfpq_index_touches_only_what_changed(gallery, index, tmp_
     updated = GalleryIndex.load(out)
     assert updated.update(progress=False) == UpdateReport(new, [first[0]], {})
     assert sum(embedded) == 3 and list(updated.paths) == first[1:] + new
-    assert (out / "clothing.vectors").read_bytes()[: len(before)] == before  # 12 rows kept, 3 appended
-    assert (out / "clothing.vectors").stat().st_size == 15 * index.model.config.embed_dim * 2
+    assert (out / "clothing.vectors").read_bytes()[: len(before)] == before  # 20 rows kept, 3 appended
+    assert (out / "clothing.vectors").stat().st_size == 23 * index.model.config.embed_dim * 2
     fresh = GalleryIndex.build(index.model, images, tmp_path / "fresh", progress=False)
     query = index.model.encode_text(["a man in a black jacket"])[0].detach()
-    assert [hit.path for hit in updated.search(query, k=14, nprobe=2, rerank=14)] == [
-        hit.path for hit in fresh.search(query, k=14)
+    exact = {hit.path: hit.score for hit in fresh.search(query, "clothing", k=22)}
+    coded = {hit.path: hit.score for hit in updated.search(query, "clothing", k=22, nprobe=2, rerank=0)}
+    assert coded.keys() == exact.keys()  # faiss 1.15 garbles fast-scan codes added after a removal:
+    assert max(abs(coded[path] - exact[path]) for path in exact) < 0.15  # 0.30 if added after
+    assert [hit.path for hit in updated.search(query, k=22, nprobe=2, rerank=22)] == [
+        hit.path for hit in fresh.search(query, k=22)
     ]
 
 

@@ -167,8 +167,9 @@ class GalleryIndex:
         and returns it, the others return None. A build that was killed resumes where it stopped.
         """
         root, out = Path(root).resolve(), Path(out)
-        # settings that cannot work fail now, not after the embedding
-        structure.choose(nlist or 1, model.config.embed_dim, index_type, nlist, nprobe, rerank)
+        # settings that cannot work fail now, not after the embedding (the gallery's size is checked then)
+        least = max(nlist or 1, structure.PQ_CENTROIDS)
+        structure.choose(least, model.config.embed_dim, index_type, nlist, nprobe, rerank)
         key = {"images": str(root), "model": fingerprint(model), "mean": list(mean), "std": list(std)}
         work = out.with_name(f".{out.name}.embedding")
         job = EmbeddingJob.open(work, key, partial(find_images, root), chunk_size)
@@ -242,8 +243,8 @@ class GalleryIndex:
             source = current(self.folder)  # where an interrupted save may have left it, put back now
             for mode in MODES:
                 index = structure.read(source / f"{mode}.faiss", self.spec, mmap=False)
-                index.remove_ids(gone_ids)
-                index.add_with_ids(vectors[mode], ids)
+                index.add_with_ids(vectors[mode], ids)  # first: faiss 1.15 loses what fast-scan
+                index.remove_ids(gone_ids)  # lists take in after a removal (tests/test_retrieval.py)
                 faiss.write_index(index, str(staging / f"{mode}.faiss"))
                 if self.spec.rerank:
                     _append_exact(source, staging, mode, self.next_id, vectors[mode])
@@ -314,12 +315,16 @@ class GalleryIndex:
         return file
 
     def vectors(self, mode: str) -> np.ndarray:
-        """The stored embeddings `[N, E]` of `mode` in id order, read back out of faiss (as the codes
-        give them back: approximately for IVF-PQ)."""
+        """The stored embeddings `[N, E]` of `mode` in id order: read back out of faiss, or for IVF-PQ
+        from the exact vectors it keeps (faiss 1.15 crashes decoding fast-scan codes read from a file)."""
+        ids = np.fromiter((id for id, _ in self.paths.items()), np.int64, len(self.paths))
+        if self.spec.rerank:
+            return self._exact_vectors(mode, ids)
+        if self.spec.type == "ivfpq":
+            raise ValueError("this IVF-PQ index keeps no exact vectors (built with rerank 0)")
         index = self.indexes[mode]
         if self.spec.nlist is not None:  # ids are not 0..n-1 once images were removed: a hash table
             faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
-        ids = np.fromiter((id for id, _ in self.paths.items()), np.int64, len(self.paths))
         return index.reconstruct_batch(ids)
 
     def close(self) -> None:
