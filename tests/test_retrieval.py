@@ -717,8 +717,10 @@ def test_large_indexes_are_searched_from_disk(index, tmp_path):
     GalleryIndex.build(index.model, index.root, tmp_path / "ivf", nlist=4, progress=False)
     for mmap, lists in [(True, "OnDiskInvertedLists"), (False, "ArrayInvertedLists")]:
         loaded = GalleryIndex.load(tmp_path / "ivf", mmap=mmap)  # held: the lists belong to its indexes
-        invlists = faiss.extract_index_ivf(loaded.indexes["full"]).invlists
-        assert type(faiss.downcast_InvertedLists(invlists)).__name__ == lists
+        invlists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(loaded.indexes["full"]).invlists)
+        assert type(invlists).__name__ == lists
+        assert not mmap or invlists.prefetch_nthread == 0  # no threads started by every search
+        assert len(loaded.search(np.ones(index.model.config.embed_dim), k=3)) == 3
 
 
 def test_update_of_an_ivfpq_index_touches_only_what_changed(gallery, index, tmp_path, monkeypatch):

@@ -164,6 +164,9 @@ def read(path: Path, spec: IndexSpec, mmap: bool) -> faiss.Index:
         index = faiss.read_index(str(path), flags)
     if spec.nprobe is not None:  # faiss does not store it
         set_nprobe(index, spec.nprobe)
+        lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(index).invlists)
+        if isinstance(lists, faiss.OnDiskInvertedLists):  # the pages come in as they are read: faiss's
+            lists.prefetch_nthread = 0  # 32 threads started to fetch them added 3.5 ms to every search
     return index
 
 
