@@ -674,7 +674,7 @@ def test_the_structure_follows_the_size_of_the_gallery():
         "ivfpq",
         "OPQ128,IVF4096_HNSW32,PQ128x4fs",
         1024,
-        100,
+        1000,
     )
     assert choose(10**7, 512).factory == "OPQ128,IVF4096_HNSW32,PQ128x4fs"  # MAX_NLIST lists
     small = choose(60, 32, "ivfpq", nlist=2, rerank=0)  # too few points to train OPQ's 256 centroids
@@ -698,7 +698,7 @@ def test_ivfpq_reranked_finds_what_exact_search_finds(index, tmp_path):
         index.model, index.root, tmp_path / "pq", index_type="ivfpq", nlist=2, progress=False
     )
     count, dim = len(index.paths), index.model.config.embed_dim
-    assert pq.spec.type == "ivfpq" and pq.spec.rerank == 100
+    assert pq.spec.type == "ivfpq" and pq.spec.rerank == 1000
     assert (tmp_path / "pq" / "identity.vectors").stat().st_size == count * dim * 2  # float16 rows
     query = index.model.encode_text(["a woman in a red coat"])[0].detach()
     exact = index.search(query, "identity", k=8)

@@ -56,7 +56,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rerank",
         type=int,
-        help="ivfpq: candidates re-ranked with exact vectors (default 100; 0 keeps none)",
+        help="ivfpq: candidates re-ranked with exact vectors (default 1000; 0 keeps none)",
     )
     parser.add_argument(
         "--update",

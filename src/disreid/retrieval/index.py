@@ -187,8 +187,9 @@ class GalleryIndex:
 
     @classmethod
     def load(cls, directory: str | Path, mmap: bool = True) -> GalleryIndex:
-        """Open an index written by `build` (or the copy an interrupted save left aside), with its model.
-        With `mmap` the inverted lists stay on disk (see `structure.read`)."""
+        """Open an index written by `build` (or the copy an interrupted save left aside), with its model;
+        each mode's faiss index is read when first searched. With `mmap` IVF-Flat's inverted lists stay
+        on disk (see `structure.read`)."""
         folder, directory = Path(directory), current(directory)
         if not (directory / META_FILE).is_file():
             raise FileNotFoundError(
@@ -201,17 +202,15 @@ class GalleryIndex:
             )
         spec = IndexSpec(**meta["index"])
         paths = PathTable(directory / PATHS_FILE, meta["count"])
-        indexes = {mode: structure.read(directory / f"{mode}.faiss", spec, mmap) for mode in MODES}
-        if any(index.ntotal != len(paths) for index in indexes.values()):
-            raise ValueError(
-                f"{directory}: the faiss files and {PATHS_FILE} disagree on the number of images"
-            )
+        for mode in MODES:
+            if not (directory / f"{mode}.faiss").is_file():
+                raise FileNotFoundError(f"{directory / mode}.faiss is missing: rebuild the index")
         return cls(
             DisReID.from_pretrained(directory / MODEL_DIR),
             Path(meta["images_root"]),
             folder,
             paths,
-            indexes,
+            ModeIndexes(directory, spec, len(paths), mmap),
             spec,
             meta["next_id"],
             tuple(meta["mean"]),
@@ -328,6 +327,8 @@ class GalleryIndex:
         return index.reconstruct_batch(ids)
 
     def close(self) -> None:
+        if isinstance(self.indexes, ModeIndexes):
+            self.indexes.close()
         for handle in self._exact.values():
             os.close(handle)
         self._exact = {}
@@ -339,6 +340,34 @@ class GalleryIndex:
         size = dim * np.dtype(np.float16).itemsize
         rows = b"".join(os.pread(self._exact[mode], size, int(id) * size) for id in ids)
         return np.frombuffer(rows, np.float16).reshape(len(ids), dim).astype(np.float32)
+
+
+class ModeIndexes(dict):
+    """The faiss index of each mode, read when first searched: IVF-PQ's codes are read into memory
+    (`structure.read`), so that an index of ten million images opens at once and holds only the modes
+    searched. The files are held open from the start, so that a mode read later is the one opened
+    even after an update replaced the folder."""
+
+    def __init__(self, folder: Path, spec: IndexSpec, count: int, mmap: bool) -> None:
+        super().__init__()
+        self.spec, self.count, self.mmap = spec, count, mmap
+        self.files = {mode: os.open(folder / f"{mode}.faiss", os.O_RDONLY) for mode in MODES}
+        self.folder = folder
+
+    def __missing__(self, mode: str) -> faiss.Index:
+        if mode not in MODES:
+            raise KeyError(mode)
+        held, name = Path(f"/dev/fd/{self.files[mode]}"), self.folder / f"{mode}.faiss"
+        index = structure.read(held, self.spec, self.mmap, name)
+        if index.ntotal != self.count:
+            raise ValueError(f"{self.folder}: {mode}.faiss and {PATHS_FILE} disagree on the number of images")
+        self[mode] = index
+        return index
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            os.close(handle)
+        self.files = {}
 
 
 VECTORS_FILE = "{mode}.vectors"  # float16 [ids, E], row = id: the exact vectors kept to re-rank

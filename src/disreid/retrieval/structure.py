@@ -26,7 +26,7 @@ MAX_NLIST = 4096  # training more lists outgrows the build time: k-means costs s
 KMEANS_ITERATIONS = 10  # faiss's default is 25; the lists' centroids need not be exact
 PQ_PARTS = 128  # 4-bit codes of 4 dimensions each at 512: 64 bytes and an 8-byte id a vector per mode
 PQ_CENTROIDS = 16  # of a 4-bit code
-RERANK = 100  # candidates re-ranked with their exact vectors
+RERANK = 1000  # candidates re-ranked with their exact vectors: recall@10 0.909 at 10M, 0.831 with 100
 HNSW_BREADTH = 2  # the centroids' graph is searched for HNSW_BREADTH x nprobe candidates
 OPQ_ITERATIONS, OPQ_TRAIN = 10, 32_768  # faiss's 50 on 65,536: 149 s a mode at 512 dims; these 25 s
 
@@ -152,15 +152,16 @@ def search_parameters(index: faiss.Index, nprobe: int) -> faiss.SearchParameters
     return parameters
 
 
-def read(path: Path, spec: IndexSpec, mmap: bool) -> faiss.Index:
+def read(path: Path, spec: IndexSpec, mmap: bool, name: Path | None = None) -> faiss.Index:
     """An index file; with `mmap` IVF-Flat's inverted lists stay on disk and are paged in as searches
     touch them, so that a file of any size opens at once and takes only the memory its searches use.
     IVF-PQ's lists of fast-scan codes are read into memory (faiss cannot map their blocks): 72 bytes a
-    vector at 512 dimensions, while the exact vectors, 1,024 bytes in float16, stay on disk."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: rebuild the index with `disreid index`")
+    vector at 512 dimensions, while the exact vectors, 1,024 bytes in float16, stay on disk.
+    `name`: the file's name in errors, where `path` is a descriptor held open (/dev/fd/N)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{name or path} is missing: rebuild the index with `disreid index`")
     flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap and spec.nlist is not None else 0
-    with reading(path):
+    with reading(name or path):
         index = faiss.read_index(str(path), flags)
     if spec.nprobe is not None:  # faiss does not store it
         set_nprobe(index, spec.nprobe)
