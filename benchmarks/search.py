@@ -317,6 +317,30 @@ def main() -> None:
                 print(" ".join(f"{cell(row.get(name)):>12}" for name in COLUMNS), flush=True)
     name = "search_real" if args.real_index else "search"
     print(f"wrote {save(name, {'dim': DIM, 'k': K, 'batch': BATCH, 'target': TARGET, 'rows': rows})}")
+    print(f"wrote {plot(rows, name)}")
+
+
+def plot(rows: list[dict], name: str) -> Path:
+    """Recall@10 against p50 latency, a curve (over nprobe) per size, index and re-ranking depth."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    axes = figure.add_subplot()
+    curves: dict[str, list[dict]] = {}
+    for row in rows:
+        rerank = f", re-rank {row['rerank']}" if row.get("rerank") is not None else ""
+        curves.setdefault(f"{row['vectors']:,} {row['index']}{rerank}", []).append(row)
+    for label, points in curves.items():
+        points = sorted(points, key=lambda row: row.get("nprobe") or 0)
+        style = "o" if len(points) == 1 else ".-"
+        axes.plot([r["p50_ms"] for r in points], [r["recall_at_10"] for r in points], style, label=label)
+    axes.axvline(TARGET["p50_ms"], color="grey", linestyle=":")
+    axes.axhline(TARGET["recall_at_10"], color="grey", linestyle=":")
+    axes.set(xscale="log", xlabel="p50 of one query, ms (one thread)", ylabel="recall@10 against exact")
+    axes.legend(fontsize=6, ncol=2)
+    path = Path(__file__).parent / "results" / f"{name}.png"
+    figure.savefig(path, dpi=120)
+    return path
 
 
 if __name__ == "__main__":
