@@ -126,7 +126,7 @@ class GalleryIndex:
     root: Path
     folder: Path
     paths: PathTable
-    indexes: dict[str, faiss.Index]
+    indexes: ModeIndexes
     spec: IndexSpec
     next_id: int  # the id of the next image added
     mean: tuple[float, ...] = CLIP_MEAN
@@ -202,9 +202,6 @@ class GalleryIndex:
             )
         spec = IndexSpec(**meta["index"])
         paths = PathTable(directory / PATHS_FILE, meta["count"])
-        for mode in MODES:
-            if not (directory / f"{mode}.faiss").is_file():
-                raise FileNotFoundError(f"{directory / mode}.faiss is missing: rebuild the index")
         return cls(
             DisReID.from_pretrained(directory / MODEL_DIR),
             Path(meta["images_root"]),
@@ -327,8 +324,7 @@ class GalleryIndex:
         return index.reconstruct_batch(ids)
 
     def close(self) -> None:
-        if isinstance(self.indexes, ModeIndexes):
-            self.indexes.close()
+        self.indexes.close()
         for handle in self._exact.values():
             os.close(handle)
         self._exact = {}
@@ -350,9 +346,11 @@ class ModeIndexes(dict):
 
     def __init__(self, folder: Path, spec: IndexSpec, count: int, mmap: bool) -> None:
         super().__init__()
-        self.spec, self.count, self.mmap = spec, count, mmap
+        self.folder, self.spec, self.count, self.mmap = folder, spec, count, mmap
+        for mode in MODES:
+            if not (folder / f"{mode}.faiss").is_file():
+                raise FileNotFoundError(f"{folder / mode}.faiss is missing: rebuild the index")
         self.files = {mode: os.open(folder / f"{mode}.faiss", os.O_RDONLY) for mode in MODES}
-        self.folder = folder
 
     def __missing__(self, mode: str) -> faiss.Index:
         if mode not in MODES:
