@@ -16,9 +16,11 @@ _spec.loader.exec_module(benchmark)
 
 
 def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
-    figures = benchmark.main(["--quick", "--runs", str(tmp_path / "runs"), "--data", str(synth_root)])
+    runs = str(tmp_path / "runs")
+    args = ["--quick", "--runs", runs, "--data", str(synth_root), "--vision", "hidden_size=48"]
+    figures = benchmark.main(args)
     clip_dir = tmp_path / "runs" / "clip"
-    CLIPModel.from_pretrained(clip_dir)
+    assert CLIPModel.from_pretrained(clip_dir).config.vision_config.hidden_size == 48  # --vision's size
     tokenizer = AutoTokenizer.from_pretrained(clip_dir)
     assert tokenizer("a man")["input_ids"][-1] == tokenizer.sep_token_id  # the token CLIP pools
     for metric in ("R1", "R5", "R10", "mAP", "mINP"):
@@ -39,6 +41,6 @@ def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
 
     # Run again, it trains nothing: the runs in --runs are read back
     stamps = {path: path.stat().st_mtime_ns for path in (tmp_path / "runs").glob("*/time.json")}
-    again = benchmark.main(["--quick", "--runs", str(tmp_path / "runs"), "--data", str(synth_root)])
+    again = benchmark.main(args)
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
     assert again["runs"] == figures["runs"]
