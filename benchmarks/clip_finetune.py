@@ -261,14 +261,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="fine-tuning seeds")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained side by side (threads shared)")
     parser.add_argument(
-        "--vision", nargs="+", default=[], metavar="KEY=INT",
+        "--vision", nargs="+", type=_size, default=[], metavar="KEY=INT",
         help="another vision tower, in a fresh --runs: patch_size=8 hidden_size=64 intermediate_size=256",
     )  # fmt: skip
     args = parser.parse_args(argv)
     scale, start = QUICK if args.quick else FULL, time.perf_counter()
-    if args.vision:
-        sizes = dict(item.split("=", 1) for item in args.vision)
-        scale = replace(scale, vision={**scale.vision, **{key: int(value) for key, value in sizes.items()}})
+    scale = replace(scale, vision={**scale.vision, **dict(args.vision)})
     runs = args.runs
     data = args.data or Path(load_config(FINETUNE_CONFIG).data.root)
     base = [*scale.finetune, f"data.root={data}"]
@@ -324,6 +322,14 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.quick:
         print(f"figures in {save('clip_finetune', payload)}")
     return payload
+
+
+def _size(item: str) -> tuple[str, int]:
+    """`KEY=INT` of --vision, checked where argparse can name it."""
+    key, _, value = item.partition("=")
+    if not key or not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{item!r} is not KEY=INT, e.g. hidden_size=128")
+    return key, int(value)
 
 
 def mean_over_seeds(results: list[dict]) -> dict:
