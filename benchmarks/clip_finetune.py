@@ -80,8 +80,8 @@ class Scale:
 
 FULL = Scale(
     # Zero-shot full-mode R@1 on the quickstart's test split (limit 99.46): 25.49 after 1,000 steps on
-    # 1,000 persons, 55.69 after 3,000 steps on 2,000 with a vision tower 64 wide, 61.81 128 wide
-    # (benchmarks/README.md).
+    # 1,000 persons, 55.69 after 3,000 steps on 2,000 with a vision tower 64 wide, 61.81 128 wide, 63.82 128
+    # wide at a rate of 1e-3 instead of 5e-4 (pretrain_clip); 61.46 on 4,000 persons (benchmarks/README.md).
     pretrain_persons=2000,
     pretrain_steps=3000,
     batch_size=64,
@@ -131,7 +131,7 @@ def new_clip(scale: Scale, texts: list[str]) -> tuple[CLIPModel, object]:
     return CLIPModel(config), tokenizer
 
 
-def pretrain_clip(records: list, scale: Scale, config: ExperimentConfig, out: Path, lr: float = 5e-4) -> dict:
+def pretrain_clip(records: list, scale: Scale, config: ExperimentConfig, out: Path, lr: float = 1e-3) -> dict:
     """CLIP's contrastive pre-training, `CLIPModel(..., return_loss=True)`, on captions and images alone,
     with the fine-tuning's image size and augmentations."""
     torch.manual_seed(0)
