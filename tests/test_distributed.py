@@ -54,8 +54,9 @@ def test_two_processes_train_like_one(cuhk_pedes_root, clip_checkpoint, tmp_path
         assert len(one) == len(two) > 1
         for row_one, row_two in zip(one, two, strict=True):
             assert row_one.keys() == row_two.keys()
-            for key in row_one:
-                assert row_two[key] == pytest.approx(row_one[key], abs=1e-4), (name, key, row_one["step"])
+            for key in row_one:  # equal up to float sums taken in another order (the loss totals reach ~75)
+                same = pytest.approx(row_one[key], rel=1e-5, abs=1e-4)
+                assert row_two[key] == same, (name, key, row_one["step"])
     steps = read_csv(tmp_path / "one" / "metrics.csv")
     assert steps[0]["total"] - steps[-1]["total"] > 0.1  # the model changed: equal losses mean equal updates
 
