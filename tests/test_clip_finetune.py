@@ -44,3 +44,11 @@ def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
     again = benchmark.main(args)
     assert {path: path.stat().st_mtime_ns for path in stamps} == stamps
     assert again["runs"] == figures["runs"]
+
+
+def test_the_baseline_trains_info_nce_and_cls_alone():
+    """The fine-tuning config's disreid-only terms (text decorrelation among them) are all off for the
+    baseline, whose one embedding they would pull away from its own caption."""
+    config = benchmark.load_config(benchmark.FINETUNE_CONFIG, benchmark.BASELINE)
+    assert config.loss.text_decorrelation == 0 and config.loss.bio == 0 and not config.model.disentangle
+    assert {term for term, weight in vars(config.loss).items() if weight} == {"info_nce", "cls"}
