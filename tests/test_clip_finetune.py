@@ -18,9 +18,11 @@ _spec.loader.exec_module(benchmark)
 def test_the_chain_runs_and_starts_from_clip(synth_root, tmp_path, one_thread):
     runs = str(tmp_path / "runs")
     args = ["--quick", "--runs", runs, "--data", str(synth_root), "--vision", "hidden_size=48"]
+    args += ["--pretrain-steps", "3"]
     figures = benchmark.main(args)
     clip_dir = tmp_path / "runs" / "clip"
     assert CLIPModel.from_pretrained(clip_dir).config.vision_config.hidden_size == 48  # --vision's size
+    assert figures["pretrain"]["steps"] == 3  # --pretrain-steps, where --quick alone takes 2
     tokenizer = AutoTokenizer.from_pretrained(clip_dir)
     assert tokenizer("a man")["input_ids"][-1] == tokenizer.sep_token_id  # the token CLIP pools
     for metric in ("R1", "R5", "R10", "mAP", "mINP"):
