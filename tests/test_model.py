@@ -13,6 +13,7 @@ from conftest import CAPTIONS, IMAGE_SIZE, SMALL_VIT, small_config
 from disreid.config import TrainConfig
 from disreid.losses import AdvancedLoss
 from disreid.model import CheckpointNotFoundError, DisentangleModule, DisReID, build_model
+from disreid.model.encoders import CLIPImageEncoder
 from disreid.training.optim import build_optimizer, build_scheduler
 
 
@@ -155,6 +156,24 @@ def test_tokens_are_those_of_the_tokenizer_padded_to_the_longest(any_model: DisR
 def test_clip_interpolates_position_embeddings(clip_checkpoint):
     model = build_model(small_config("clip", checkpoint=str(clip_checkpoint), image_size=(48, 16))).eval()
     assert model.image_encoder(torch.randn(1, 3, 48, 16)).shape == (1, 1 + 6 * 2, 32)
+
+
+def test_clip_overlapping_patches(clip_checkpoint, tmp_path):
+    """Patches 8 wide every 4 pixels: an 11×3 grid at 48×16. The tokens are CLIP's own embedding of each
+    window plus its position resized to the grid, exactly as Hugging Face resizes them at a stride of
+    the patch size; a saved model rebuilds with the same stride."""
+    model = build_model(
+        small_config("clip", checkpoint=str(clip_checkpoint), image_size=(48, 16), patch_stride=4)
+    )
+    pixels = torch.randn(2, 3, 48, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert model.image_encoder(pixels).shape == (2, 1 + 11 * 3, 32)
+        vision = CLIPModel.from_pretrained(clip_checkpoint).vision_model
+        expected = vision.embeddings(pixels, interpolate_pos_encoding=True)
+        torch.testing.assert_close(CLIPImageEncoder(vision, 8).overlapping_tokens(pixels), expected)
+        model.eval().save_pretrained(tmp_path / "saved")
+        loaded = DisReID.from_pretrained(tmp_path / "saved")
+        torch.testing.assert_close(loaded.encode_image(pixels).identity, model.encode_image(pixels).identity)
 
 
 def clip_features(output) -> torch.Tensor:

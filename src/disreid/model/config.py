@@ -26,6 +26,9 @@ class DisReIDConfig:
     checkpoint: str | None = None  # hub name or local directory of the (image) encoder
     text_checkpoint: str | None = None  # vit-bert only: hub name or local directory of BERT
     image_size: tuple[int, int] = (128, 64)  # (height, width) of the input images
+    # CLIP: the step between image patches; below the patch size they overlap (TransReID's 12 for
+    # ViT-B/16). None: the patch size, as CLIP was trained.
+    patch_stride: int | None = None
     text_max_length: int = 77
     text_pooling: str | None = None  # "mean" (masked), "cls" or "eos" (last real token); None: backbone's
     # The joint image-text space E. None: the checkpoint's own joint space where the backbone has one

@@ -9,6 +9,7 @@ rebuilds the same architecture from the encoder configs stored in `DisReIDConfig
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -81,10 +82,38 @@ class ConvStemViTEncoder(ViTImageEncoder):
 
 class CLIPImageEncoder(ViTImageEncoder):
     """CLIP's vision tower: its final LayerNorm is applied to every token, not only to CLS (as IRRA does),
-    so that token 0 is the class token CLIP itself projects into its joint space."""
+    so that token 0 is the class token CLIP itself projects into its joint space.
+
+    With a `patch_stride` below the patch size the patches overlap (TransReID's sliding window): the same
+    patch embedding reads the image at a finer step, so details smaller than a patch, a face or a bun,
+    no longer fall on one patch's edge. The position embeddings are resized to the finer grid.
+    """
+
+    def __init__(self, model: PreTrainedModel, patch_stride: int | None = None) -> None:
+        super().__init__(model)
+        self.overlapping = patch_stride is not None and patch_stride != model.config.patch_size
+        if self.overlapping:
+            model.embeddings.patch_embedding.stride = (patch_stride, patch_stride)
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.post_layernorm(super().forward(pixels))
+        if not self.overlapping:
+            return self.model.post_layernorm(super().forward(pixels))
+        tokens = self.model.pre_layrnorm(self.overlapping_tokens(pixels))
+        return self.model.post_layernorm(self.model.encoder(inputs_embeds=tokens).last_hidden_state)
+
+    def overlapping_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
+        """CLS and the `[B, 1 + h·w, D]` patch tokens of the overlapping grid, position embeddings
+        resized to it bicubically (as Hugging Face resizes them to a larger image)."""
+        embeddings = self.model.embeddings
+        patches = embeddings.patch_embedding(pixels.to(embeddings.patch_embedding.weight.dtype))
+        batch, dim, height, width = patches.shape
+        positions = embeddings.position_embedding.weight
+        side = math.isqrt(positions.shape[0] - 1)
+        grid = positions[1:].reshape(1, side, side, dim).permute(0, 3, 1, 2)
+        grid = nn.functional.interpolate(grid, size=(height, width), mode="bicubic", align_corners=False)
+        patches = (patches + grid).flatten(2).transpose(1, 2)
+        cls = (embeddings.class_embedding + positions[0]).expand(batch, 1, dim)
+        return torch.cat([cls, patches], dim=1)
 
 
 class TextEncoder(nn.Module):
@@ -254,7 +283,7 @@ def clip(config: DisReIDConfig, tokenizer, texts, pretrained: bool) -> Encoders:
     model = _hf_model(CLIPModel, name, stored if config.image_encoder else {}, pretrained)
     tokenizer = load_pretrained(AutoTokenizer, name) if pretrained else _need_tokenizer(tokenizer)
     return Encoders(
-        CLIPImageEncoder(model.vision_model),
+        CLIPImageEncoder(model.vision_model, config.patch_stride),
         TextEncoder(model.text_model, config.text_pooling or "eos"),
         tokenizer,
         model.visual_projection,
