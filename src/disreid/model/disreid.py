@@ -83,7 +83,13 @@ class DisReID(nn.Module):
         self.text_projection = encoders.text_projection or nn.Linear(encoders.text.hidden_size, embed)
         self.disentangle = (
             DisentangleModule(
-                width, config.num_heads, config.self_layers, config.cross_layers, config.ffn, config.dropout
+                width,
+                config.num_heads,
+                config.self_layers,
+                config.cross_layers,
+                config.ffn,
+                config.dropout,
+                config.pooling,
             )
             if config.disentangle
             else None
