@@ -23,12 +23,10 @@ from disreid.data import (
     GalleryImages,
     IdentityBatchSampler,
     ImageReadError,
-    ImageRecord,
     build_transforms,
     load_records,
     read_cuhk_pedes,
 )
-from disreid.data.look_alikes import nearest_persons, person_word_vectors
 from disreid.data.synth import MANIFEST, VERSION
 from disreid.data.transforms import pad_and_random_crop, random_erasing, random_horizontal_flip
 
@@ -277,56 +275,6 @@ def test_sampler_is_deterministic_per_epoch():
     assert epoch_batches(3) == epoch_batches(3)
     assert epoch_batches(3) != epoch_batches(4)
     assert epoch_batches(3) != epoch_batches(3, seed=1)
-
-
-def look_alike_records(clothing: str = "a red coat") -> list[ImageRecord]:
-    """Persons 0-7, two images each, whose identity parts make pairs (0, 1), (2, 3), ... by their rare
-    words; the words all share weigh nothing, and slim / plump, shared by four, less than a pair's."""
-    hair = ["blond curly", "grey bun", "red ponytail", "black short"]
-    records = []
-    for person in range(8):
-        identity = f"a tall woman with {hair[person // 2]} hair, {'slim' if person % 2 else 'plump'}"
-        for image in range(2):
-            records.append(
-                ImageRecord(
-                    path=Path(f"{person}_{image}.png"),
-                    person_id=person,
-                    split="train",
-                    captions=(f"{identity} in {clothing}.",),
-                    identity_captions=(identity,),
-                    clothing_captions=(f"in {clothing}.",),
-                )
-            )
-    return records
-
-
-def test_look_alikes_are_read_from_the_identity_words():
-    records = look_alike_records()
-    vectors = person_word_vectors(records)
-    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-6)
-    np.testing.assert_array_equal(vectors, person_word_vectors(look_alike_records("green jeans")))
-    assert nearest_persons(vectors, 1)[:, 0].tolist() == [1, 0, 3, 2, 5, 4, 7, 6]
-
-
-def test_look_alike_batches_hold_whole_groups_of_look_alikes():
-    records = look_alike_records()
-    person_ids = [record.person_id for record in records]
-    neighbours = nearest_persons(person_word_vectors(records))
-
-    def in_pairs(look_alike_group: int, seed: int) -> bool:
-        sampler = IdentityBatchSampler(
-            person_ids, 4, 2, seed, look_alike_group=look_alike_group, neighbours=neighbours
-        )
-        batches = list(sampler)
-        assert len(batches) == 2 and all(len({person_ids[i] for i in batch}) == 4 for batch in batches)
-        return all(set(Counter(person_ids[i] // 2 for i in batch).values()) == {4} for batch in batches)
-
-    assert all(in_pairs(2, seed) for seed in range(10))
-    assert not all(in_pairs(1, seed) for seed in range(10))  # the control: persons drawn at random
-    with pytest.raises(ValueError, match="must divide persons_per_batch"):
-        IdentityBatchSampler(person_ids, 4, 2, look_alike_group=3, neighbours=neighbours)
-    with pytest.raises(ValueError, match="needs the persons' neighbours"):
-        IdentityBatchSampler(person_ids, 4, 2, look_alike_group=2)
 
 
 def test_distributed_slices_are_disjoint_and_cover_each_global_batch():

@@ -102,7 +102,6 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "data.persons_per_batch": (lambda v: v >= 1, "at least 1"),
     "data.instances_per_person": (lambda v: v >= 1, "at least 1"),
-    "data.look_alike_group": (lambda v: v >= 1, "at least 1"),
     "data.num_workers": (lambda v: v >= 0, "0 or more"),
     "data.mismatch_prob": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "data.unknown_word_prob": (lambda v: 0 <= v < 1, "0 or more, below 1"),

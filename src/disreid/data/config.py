@@ -22,9 +22,6 @@ class DataConfig:
     train_splits: tuple[str, ...] = ("train",)
     persons_per_batch: int = 16  # P of the identity-balanced P×K sampler
     instances_per_person: int = 4  # K
-    # Persons dealt into each batch together as look-alikes by the words of their identity captions
-    # (`disreid.data.look_alikes`): hard negatives for the identity part. 1: persons at random.
-    look_alike_group: int = 1
     num_workers: int = 0
     cache_images: bool = False  # keep decoded training images in memory (small sets such as SynthPedes)
     mean: tuple[float, float, float] = CLIP_MEAN  # image normalisation

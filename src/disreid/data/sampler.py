@@ -18,11 +18,6 @@ class IdentityBatchSampler(Sampler[list[int]]):
     shuffle. The batches are then shuffled, so that the persons with the most samples do not fill
     the end of the epoch on their own. The draws depend on (seed, epoch) alone: call `set_epoch`.
 
-    With `look_alike_group` g > 1 and `neighbours` (each person's look-alikes, `nearest_persons`), a
-    round's persons are dealt into batches in groups of g: a person drawn at random and the g - 1 first
-    of its look-alikes still free in that round (persons drawn at random where none is left), so that
-    each batch holds P / g sets of persons the losses must tell apart by more than their obvious words.
-
     With `num_replicas` > 1 every rank draws the same global batches and takes its own contiguous
     share of P / num_replicas persons from each.
     """
@@ -35,8 +30,6 @@ class IdentityBatchSampler(Sampler[list[int]]):
         seed: int = 0,
         num_replicas: int = 1,
         rank: int = 0,
-        look_alike_group: int = 1,
-        neighbours: np.ndarray | None = None,
     ) -> None:
         if persons_per_batch < 1 or instances_per_person < 1:
             raise ValueError("persons_per_batch and instances_per_person must be positive")
@@ -44,11 +37,6 @@ class IdentityBatchSampler(Sampler[list[int]]):
             raise ValueError(
                 f"need 0 <= rank < num_replicas dividing persons_per_batch, got rank {rank}, "
                 f"num_replicas {num_replicas}, persons_per_batch {persons_per_batch}"
-            )
-        if look_alike_group > 1 and (neighbours is None or persons_per_batch % look_alike_group):
-            raise ValueError(
-                f"look_alike_group {look_alike_group} needs the persons' neighbours and must divide "
-                f"persons_per_batch ({persons_per_batch})"
             )
         pids = np.asarray(person_ids)
         order = np.argsort(pids, kind="stable")
@@ -62,10 +50,6 @@ class IdentityBatchSampler(Sampler[list[int]]):
         self.seed = seed
         self.num_replicas = num_replicas
         self.rank = rank
-        self.look_alike_group = look_alike_group
-        self.neighbours = neighbours
-        if neighbours is not None and len(neighbours) != persons:
-            raise ValueError(f"neighbours has {len(neighbours)} rows for {persons} persons")
         self.epoch = 0
 
         sizes = np.array([len(indices) for indices in self.indices_by_person])
@@ -83,8 +67,7 @@ class IdentityBatchSampler(Sampler[list[int]]):
         rng = np.random.default_rng((self.seed, self.epoch))
         per_batch, per_person = self.persons_per_batch, self.instances_per_person
         rounds: list[list[np.ndarray]] = []
-        persons_in: list[list[int]] = []
-        for person, indices in enumerate(self.indices_by_person):
+        for indices in self.indices_by_person:
             if len(indices) < per_person:
                 drawn = rng.choice(indices, per_person)
             else:
@@ -92,37 +75,13 @@ class IdentityBatchSampler(Sampler[list[int]]):
             for round_index, group in enumerate(drawn.reshape(-1, per_person)):
                 if round_index == len(rounds):
                     rounds.append([])
-                    persons_in.append([])
                 rounds[round_index].append(group)
-                persons_in[round_index].append(person)
 
         batches = []
-        for groups, persons in zip(rounds, persons_in, strict=True):
-            order = self._deal(np.array(persons), rng)
+        for groups in rounds:
+            order = rng.permutation(len(groups))
             for start in range(0, len(groups) - per_batch + 1, per_batch):
                 batches.append(np.concatenate([groups[i] for i in order[start : start + per_batch]]))
         share = per_batch * per_person // self.num_replicas
         for position in rng.permutation(len(batches)):
             yield batches[position][self.rank * share : (self.rank + 1) * share].tolist()
-
-    def _deal(self, persons: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """An order of a round's groups (positions in `persons`): at random, or in runs of look-alikes."""
-        if self.look_alike_group == 1:
-            return rng.permutation(len(persons))
-        position = np.full(len(self.indices_by_person), -1)
-        position[persons] = np.arange(len(persons))  # -1: not in this round, or dealt already
-        order: list[int] = []
-        for seed in rng.permutation(persons):
-            if position[seed] < 0:
-                continue
-            run = [seed, *(other for other in self.neighbours[seed] if position[other] >= 0)]
-            run = run[: self.look_alike_group]
-            position_of_run = position[run]
-            position[run] = -1
-            if len(run) < self.look_alike_group:  # no look-alike left in this round: anyone free
-                free = np.flatnonzero(position >= 0)
-                extra = rng.choice(free, min(self.look_alike_group - len(run), len(free)), replace=False)
-                position_of_run = np.concatenate([position_of_run, position[extra]])
-                position[extra] = -1
-            order.extend(position_of_run.tolist())
-        return np.array(order)

@@ -39,7 +39,6 @@ class DisReIDConfig:
     self_layers: int = 6
     cross_layers: int = 3
     ffn: bool = False
-    pooling: str = "mean"  # of the DisentangleModule's tokens: "mean" (the design) or "max"
     # The branches that the losses on the full embedding v train: "both" (the design), "clothing", or
     # "none" (v is then a projection of parts that only their own texts train, so the full caption cannot
     # pull clothing into the identity branch). Inference is the same either way.

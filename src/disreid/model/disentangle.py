@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from disreid.model.layers import AttentionBlock, masked_max, masked_mean
-
-POOLING = {"mean": masked_mean, "max": masked_max}
+from disreid.model.layers import AttentionBlock, masked_mean
 
 
 class DisentangleModule(nn.Module):
@@ -26,12 +24,8 @@ class DisentangleModule(nn.Module):
         cross_layers: int = 3,
         ffn: bool = False,
         dropout: float = 0.0,
-        pooling: str = "mean",
     ) -> None:
         super().__init__()
-        if pooling not in POOLING:
-            raise ValueError(f"pooling must be one of {', '.join(POOLING)}, got {pooling!r}")
-        self.pool = POOLING[pooling]
 
         def blocks(count: int) -> nn.ModuleList:
             return nn.ModuleList(AttentionBlock(dim, num_heads, ffn, dropout) for _ in range(count))
@@ -63,6 +57,6 @@ class DisentangleModule(nn.Module):
             # Both directions read the previous layer's states: the update is symmetric.
             identity, clothing = id_block(identity, clothing, mask), cloth_block(clothing, identity, mask)
 
-        identity, clothing = self.pool(identity, mask), self.pool(clothing, mask)
+        identity, clothing = masked_mean(identity, mask), masked_mean(clothing, mask)
         gate = self.gate(torch.cat([identity, clothing], dim=-1))
         return gate * identity, (1 - gate) * clothing, gate

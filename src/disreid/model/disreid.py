@@ -83,13 +83,7 @@ class DisReID(nn.Module):
         self.text_projection = encoders.text_projection or nn.Linear(encoders.text.hidden_size, embed)
         self.disentangle = (
             DisentangleModule(
-                width,
-                config.num_heads,
-                config.self_layers,
-                config.cross_layers,
-                config.ffn,
-                config.dropout,
-                config.pooling,
+                width, config.num_heads, config.self_layers, config.cross_layers, config.ffn, config.dropout
             )
             if config.disentangle
             else None

@@ -15,13 +15,6 @@ def masked_mean(tokens: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     return (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
 
 
-def masked_max(tokens: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Maximum over the token axis of `[B, L, D]`, of the tokens where `mask` (`[B, L]`) is true."""
-    if mask is not None:
-        tokens = tokens.masked_fill(~mask.bool().unsqueeze(-1), float("-inf"))
-    return tokens.amax(dim=1)
-
-
 class AttentionBlock(nn.Module):
     """`x = LayerNorm(x + MultiHeadAttention(q=x, k=context, v=context))`, optionally followed by a
     feed-forward sub-layer `x = LayerNorm(x + FFN(x))`.

@@ -19,7 +19,6 @@ from tqdm.auto import tqdm
 from disreid.config import ExperimentConfig
 from disreid.data import CaptionPairs, IdentityBatchSampler, ImageRecord, build_transforms, load_records
 from disreid.data.checks import check_records
-from disreid.data.look_alikes import nearest_persons, person_word_vectors
 from disreid.evaluation import too_few_persons
 from disreid.evaluation.metrics import SUMMARY_METRICS
 from disreid.evaluation.protocols import embed_split, standard_protocol
@@ -155,10 +154,6 @@ class Trainer:
             seed=config.train.seed,
             num_replicas=self.world_size,
             rank=distributed.rank(),
-            look_alike_group=config.data.look_alike_group,
-            neighbours=nearest_persons(person_word_vectors(train_records))
-            if config.data.look_alike_group > 1
-            else None,
         )
         self.loader = DataLoader(
             self.dataset,
